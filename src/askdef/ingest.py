@@ -1,0 +1,200 @@
+"""Incremental ingest: compare the corpus with the live manifest, build a new generation.
+
+Unchanged files cost a hash each; changed files have their chunks replaced, deleted files are
+removed, and a new generation is published only when it is complete. llama-index's
+``IngestionPipeline`` with a docstore does the same hash bookkeeping, but askdef's manifest must
+hold each file's sha256 anyway (the design's contract), so a second copy of that state in a
+docstore would only be one more thing to keep consistent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from askdef import __version__
+from askdef.chunking import chunk_paragraphs, embed_text, make_splitter
+from askdef.embedding import Embedder
+from askdef.errors import EmptyCorpusError, IndexCorruptError, UnreadableFileError
+from askdef.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document, sha256_of
+from askdef.paragraphs import split_paragraphs
+from askdef.settings import Settings
+from askdef.sparse import build_bm25
+from askdef.store import IndexDir, Manifest, read_chunks, read_docs, write_chunks
+from askdef.types import IngestReport, SkippedFile
+from askdef.vectors import add_nodes, delete_documents, open_vector_store
+
+ProgressFactory = Callable[[int], Callable[[int], None]]
+
+
+@dataclass
+class _Plan:
+    new: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc_id -> (sha, text)
+    files: dict[str, str] = field(default_factory=dict)  # doc_id -> sha256 after this run
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
+    plan = _Plan()
+    for path in corpus_files(corpus_dir):
+        doc_id = doc_id_of(path, corpus_dir)
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            plan.skipped.append(SkippedFile(doc_id=doc_id, reason="unsupported file type"))
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            plan.skipped.append(SkippedFile(doc_id=doc_id, reason=f"cannot be read: {exc}"))
+            continue
+        sha = sha256_of(data)
+        if known.get(doc_id) == sha:
+            plan.unchanged.append(doc_id)
+            plan.files[doc_id] = sha
+            continue
+        try:
+            doc = load_document(path, corpus_dir, data)
+        except UnreadableFileError as exc:
+            plan.skipped.append(SkippedFile(doc_id=doc_id, reason=str(exc)))
+            if doc_id in known:  # keep the last good version rather than lose it
+                plan.unchanged.append(doc_id)
+                plan.files[doc_id] = known[doc_id]
+            continue
+        plan.new[doc_id] = (sha, doc.text)
+        plan.files[doc_id] = sha
+        (plan.updated if doc_id in known else plan.added).append(doc_id)
+    plan.removed = sorted(set(known) - set(plan.files))
+    if not plan.files:
+        raise EmptyCorpusError(
+            f"No readable .txt, .md or .html document in {corpus_dir}"
+            + (f" ({len(plan.skipped)} file(s) skipped)" if plan.skipped else "")
+            + ": add documents, then run `askdef index`."
+        )
+    return plan
+
+
+def ingest(
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    *,
+    rebuild: bool = False,
+    progress: ProgressFactory | None = None,
+) -> IngestReport:
+    """Bring the index up to date with the corpus; see the module docstring."""
+    started = time.perf_counter()
+    index = IndexDir(settings.index_dir)
+    with index.writer_lock():
+        serving = _serving_generation(index, tolerate_damage=rebuild)
+        live = None if rebuild else serving
+        manifest = index.read_manifest(live) if live else None
+        if manifest:
+            manifest.check_matches(settings.index_shape())
+        plan = _plan(settings.corpus_dir, manifest.files if manifest else {})
+        # Crashed builds go; the serving generation stays for readers until it is replaced.
+        index.remove_stale(keep={serving} if serving else set())
+        if manifest and not (plan.new or plan.removed):
+            return IngestReport(
+                unchanged=plan.unchanged,
+                skipped=plan.skipped,
+                chunks=manifest.chunks,
+                seconds=time.perf_counter() - started,
+            )
+        embedder = embedder_factory()
+        chunk_count, embedded = _build(index, live, plan, settings, embedder, progress)
+    return IngestReport(
+        added=plan.added,
+        updated=plan.updated,
+        removed=plan.removed,
+        unchanged=plan.unchanged,
+        skipped=plan.skipped,
+        chunks=chunk_count,
+        embedded=embedded,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _serving_generation(index: IndexDir, *, tolerate_damage: bool) -> Path | None:
+    try:
+        return index.current()
+    except IndexCorruptError:
+        if tolerate_damage:
+            return None
+        raise
+
+
+def _build(
+    index: IndexDir,
+    live: Path | None,
+    plan: _Plan,
+    settings: Settings,
+    embedder: Embedder,
+    progress: ProgressFactory | None,
+) -> tuple[int, int]:
+    gen = index.new_generation(copy_of=live)
+    try:
+        return _fill(index, gen, live, plan, settings, embedder, progress)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+
+
+def _fill(
+    index: IndexDir,
+    gen: Path,
+    live: Path | None,
+    plan: _Plan,
+    settings: Settings,
+    embedder: Embedder,
+    progress: ProgressFactory | None,
+) -> tuple[int, int]:
+    docs: dict[str, Any] = read_docs(gen) if live else {}
+    stale = set(plan.removed) | set(plan.updated)
+    chunks = [c for c in read_chunks(gen) if c["doc_id"] not in stale]
+    store = open_vector_store(gen)
+    delete_documents(store, sorted(stale))
+    for doc_id in plan.removed:
+        docs.pop(doc_id, None)
+
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
+    nodes = []
+    for doc_id, (_sha, text) in sorted(plan.new.items()):
+        paragraphs = split_paragraphs(doc_id, text)
+        docs[doc_id] = {
+            "text": text,
+            "paragraphs": [[p.n, p.section, p.start, p.end] for p in paragraphs],
+        }
+        nodes.extend(chunk_paragraphs(paragraphs, splitter))
+    texts = [embed_text(node) for node in nodes]
+    tick = progress(len(texts)) if progress else None
+    for node, vector in zip(nodes, embedder.embed_documents(texts, tick), strict=True):
+        node.embedding = vector
+    add_nodes(store, nodes)
+    chunks += [
+        {"id": n.id_, "doc_id": n.metadata["doc_id"], "paragraph": n.metadata["paragraph"],
+         "text": t}
+        for n, t in zip(nodes, texts, strict=True)
+    ]
+    if not chunks:
+        raise EmptyCorpusError(
+            f"The documents in {settings.corpus_dir} hold no paragraphs of text to index; "
+            "nothing was changed."
+        )
+    write_chunks(gen, chunks)
+    build_bm25([c["text"] for c in chunks], gen / "bm25")
+    manifest = Manifest(
+        askdef_version=__version__,
+        embed_model=settings.embed_model,
+        dimension=embedder.dimension,
+        chunking={k: v for k, v in settings.index_shape().items() if k != "embed_model"},
+        files=dict(sorted(plan.files.items())),
+        chunks=len(chunks),
+    )
+    index.publish(gen, manifest, docs)
+    return len(chunks), len(nodes)

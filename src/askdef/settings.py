@@ -1,0 +1,46 @@
+"""One settings object for askdef; every field is described and can come from ``ASKDEF_*``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """askdef's settings. Environment variables ``ASKDEF_<FIELD>`` override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="ASKDEF_", frozen=True, extra="forbid")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
+    index_dir: Path = Field(Path("index"), description="Folder of the derived index.")
+    embed_model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="Sentence-transformers model: the packaged default, or a local model folder.",
+    )
+    chunk_size: int = Field(
+        256, ge=32, description="Most word pieces a chunk embeds, its section line included."
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, description="Word pieces shared by neighbouring chunks of a long paragraph."
+    )
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned by search by default.")
+    candidates: int = Field(
+        40, ge=1, description="Chunks each retriever (dense, BM25) hands to fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    max_question_chars: int = Field(
+        2000, ge=1, description="Longer questions are refused with a message."
+    )
+
+    def index_shape(self) -> dict[str, Any]:
+        """The settings an index depends on; an index built with others must be rebuilt."""
+        return {
+            "embed_model": self.embed_model,
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+        }

@@ -1,0 +1,190 @@
+"""The index on disk: immutable generations, a manifest, an atomic ``CURRENT`` pointer, a lock.
+
+    index/
+      CURRENT          name of the live generation (replaced atomically)
+      .lock            held by the one process that writes
+      gen-<id>/        manifest.json (written last), docs.json, chunks.jsonl, bm25/, chroma/
+
+A writer builds a new generation beside the live one and swaps ``CURRENT`` when it is complete,
+so readers never see a half-written index and a crash leaves the previous one in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from askdef.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+
+FORMAT = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+DOCS = "docs.json"
+CHUNKS = "chunks.jsonl"
+REBUILD_HINT = "run `askdef index --rebuild`"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index generation was built from; compared with the settings on open."""
+
+    askdef_version: str
+    embed_model: str
+    dimension: int
+    chunking: dict[str, Any]
+    files: dict[str, str]  # doc_id -> sha256
+    chunks: int
+    format: int = FORMAT
+
+    def check_matches(self, shape: dict[str, Any], dimension: int | None = None) -> None:
+        """Raise ``IndexMismatchError`` naming each difference from the current settings."""
+        built = {"format": self.format, "embed_model": self.embed_model, **self.chunking}
+        wanted = {"format": FORMAT, **shape}
+        if dimension is not None:
+            built["dimension"], wanted["dimension"] = self.dimension, dimension
+        diffs = [f"{k}: index has {built.get(k)!r}, settings want {v!r}"
+                 for k, v in wanted.items() if built.get(k) != v]
+        if diffs:
+            raise IndexMismatchError(
+                "The index was built with other settings (" + "; ".join(diffs) + "). "
+                f"Rebuild it: {REBUILD_HINT}."
+            )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                os.fsync(fh.fileno())
+        fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class IndexDir:
+    """The index folder: which generation is live, and the writer's lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def current(self) -> Path | None:
+        """The live generation's folder, or None before the first ingest."""
+        try:
+            name = (self.path / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        gen = self.path / name
+        if not name or "/" in name or not gen.is_dir():
+            raise IndexCorruptError(
+                f"{self.path / CURRENT} names a missing generation {name!r}; {REBUILD_HINT}."
+            )
+        return gen
+
+    def require_current(self) -> Path:
+        gen = self.current()
+        if gen is None:
+            raise IndexMissingError(
+                f"No index in {self.path}: run `askdef index` to build it from the corpus."
+            )
+        return gen
+
+    def read_manifest(self, gen: Path) -> Manifest:
+        try:
+            raw = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+            return Manifest(**raw)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"The index manifest {gen / MANIFEST} is unreadable ({exc}); {REBUILD_HINT}."
+            ) from exc
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the single-writer lock, or raise ``IndexLockedError`` at once."""
+        from filelock import FileLock, Timeout
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.path / ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise IndexLockedError(
+                f"Another askdef process is writing the index in {self.path}; wait for it to "
+                "finish (only one writer at a time keeps the store consistent)."
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def new_generation(self, copy_of: Path | None) -> Path:
+        """A fresh generation folder, started as a copy of ``copy_of`` when given."""
+        gen = self.path / f"gen-{uuid.uuid4().hex[:12]}"
+        if copy_of is not None:
+            shutil.copytree(copy_of, gen)
+            (gen / MANIFEST).unlink()
+        else:
+            gen.mkdir(parents=True)
+        return gen
+
+    def publish(self, gen: Path, manifest: Manifest, docs: dict[str, Any]) -> None:
+        """Finish ``gen`` (docs, manifest last, fsync) and make it the live generation."""
+        _write_json(gen / DOCS, docs)
+        _write_json(gen / MANIFEST, manifest.__dict__)
+        _fsync_tree(gen)
+        pointer = self.path / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+        pointer.write_text(gen.name, encoding="utf-8")
+        os.replace(pointer, self.path / CURRENT)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def remove_stale(self, keep: set[Path]) -> None:
+        """Delete generations not in ``keep`` (crashed builds, superseded generations)."""
+        for gen in self.path.glob("gen-*"):
+            if gen not in keep:
+                shutil.rmtree(gen, ignore_errors=True)
+        for tmp in self.path.glob(f".{CURRENT}.*"):
+            tmp.unlink(missing_ok=True)
+
+
+def read_docs(gen: Path) -> dict[str, Any]:
+    try:
+        return json.loads((gen / DOCS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{gen / DOCS} is unreadable ({exc}); {REBUILD_HINT}.") from exc
+
+
+def read_chunks(gen: Path) -> list[dict[str, Any]]:
+    try:
+        with open(gen / CHUNKS, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{gen / CHUNKS} is unreadable ({exc}); {REBUILD_HINT}.") from exc
+
+
+def write_chunks(gen: Path, chunks: list[dict[str, Any]]) -> None:
+    with open(gen / CHUNKS, "w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk, ensure_ascii=False) + "\n")

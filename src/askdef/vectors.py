@@ -1,0 +1,43 @@
+"""The dense side of the index: a Chroma collection behind llama-index's ChromaVectorStore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+COLLECTION = "askdef"
+
+
+def open_vector_store(gen: Path) -> ChromaVectorStore:
+    """The generation's embedded Chroma collection (created if new), cosine distance."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    client = chromadb.PersistentClient(
+        path=str(gen / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+    return ChromaVectorStore(chroma_collection=collection)
+
+
+def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> list[str]:
+    """Ids of the ``n`` chunks nearest to ``embedding``, best first."""
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+
+    result = store.query(VectorStoreQuery(query_embedding=embedding, similarity_top_k=n))
+    return list(result.ids or [])
+
+
+def add_nodes(store: ChromaVectorStore, nodes: list[TextNode]) -> None:
+    if nodes:
+        store.add(nodes)
+
+
+def delete_documents(store: ChromaVectorStore, doc_ids: list[str]) -> None:
+    for doc_id in doc_ids:
+        store.delete(ref_doc_id=doc_id)
