@@ -4,9 +4,17 @@ from askdef import _offline  # noqa: F401  (sets offline defaults before any mod
 
 __version__ = "0.1.0"
 
-from askdef.api import AskDef  # noqa: E402
-from askdef.errors import AskdefError  # noqa: E402
-from askdef.settings import Settings  # noqa: E402
-from askdef.types import IngestReport, Paragraph, Passage  # noqa: E402
+from askdef.api import AskDef
+from askdef.errors import AskdefError
+from askdef.settings import Settings
+from askdef.types import IngestReport, Paragraph, Passage
 
-__all__ = ["AskDef", "AskdefError", "IngestReport", "Paragraph", "Passage", "Settings", "__version__"]
+__all__ = [
+    "AskDef",
+    "AskdefError",
+    "IngestReport",
+    "Paragraph",
+    "Passage",
+    "Settings",
+    "__version__",
+]

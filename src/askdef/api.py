@@ -50,16 +50,16 @@ class AskDef:
         """The embedding model, loaded on first use and shared by the whole process."""
         return load_embedder(self.settings.embed_model)
 
-    def ingest(self, *, rebuild: bool = False, progress: ProgressFactory | None = None) -> IngestReport:
+    def ingest(
+        self, *, rebuild: bool = False, progress: ProgressFactory | None = None
+    ) -> IngestReport:
         """Index new and changed corpus files, drop deleted ones; ``rebuild`` starts afresh.
 
         Raises ``IndexLockedError`` while another process writes, ``IndexMismatchError`` when
         the index was built with other settings (pass ``rebuild=True``), ``CorpusError`` for a
         missing or empty corpus. Unreadable files are listed in ``IngestReport.skipped``.
         """
-        return ingest(
-            self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress
-        )
+        return ingest(self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The ``k`` paragraphs that best match ``question``, best first."""

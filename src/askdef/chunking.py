@@ -18,9 +18,7 @@ def make_splitter(
     """A sentence-aware splitter that counts the embedding model's own word pieces."""
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenize
-    )
+    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenize)
 
 
 def chunk_paragraphs(paragraphs: Iterable[Paragraph], splitter: SentenceSplitter) -> list[TextNode]:
@@ -30,8 +28,10 @@ def chunk_paragraphs(paragraphs: Iterable[Paragraph], splitter: SentenceSplitter
     nodes: list[TextNode] = []
     for p in paragraphs:
         section = p.section or ""
-        pieces = splitter.split_text_metadata_aware(p.text, section) if section else (
-            splitter.split_text(p.text)
+        pieces = (
+            splitter.split_text_metadata_aware(p.text, section)
+            if section
+            else (splitter.split_text(p.text))
         )
         for i, piece in enumerate(pieces):
             nodes.append(

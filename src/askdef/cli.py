@@ -77,8 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"askdef: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("askdef: interrupted; the index is unchanged unless a new one was published.",
-              file=sys.stderr)
+        print(
+            "askdef: interrupted; the index is unchanged unless a new one was published.",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -76,10 +76,13 @@ def load_embedder(name: str) -> Embedder:
     except Exception as exc:  # any loader failure is reported as one clear message
         raise ModelError(f"Could not load embedding model from {path}: {exc}") from exc
     st = model._model  # the SentenceTransformer underneath: its tokenizer sizes chunks
+    dimension, max_tokens = st.get_embedding_dimension(), st.max_seq_length
+    if dimension is None or max_tokens is None:
+        raise ModelError(f"{path} does not declare its embedding size; is it a sentence model?")
     return Embedder(
         name=name,
-        dimension=int(st.get_embedding_dimension()),
-        max_tokens=int(st.max_seq_length),
+        dimension=dimension,
+        max_tokens=max_tokens,
         tokenize=st.tokenizer.tokenize,
         model=model,
     )

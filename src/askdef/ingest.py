@@ -177,8 +177,12 @@ def _fill(
         node.embedding = vector
     add_nodes(store, nodes)
     chunks += [
-        {"id": n.id_, "doc_id": n.metadata["doc_id"], "paragraph": n.metadata["paragraph"],
-         "text": t}
+        {
+            "id": n.id_,
+            "doc_id": n.metadata["doc_id"],
+            "paragraph": n.metadata["paragraph"],
+            "text": t,
+        }
         for n, t in zip(nodes, texts, strict=True)
     ]
     if not chunks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -74,8 +75,10 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Do
 
 
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 h3 h4 "
-    "h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
+    (
+        "address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 "
+        "h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul"
+    ).split()
 )
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "nav", "head"})
 
@@ -100,7 +103,7 @@ class _VisibleText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
-            self.parts.append(" ".join(data.split()) if data.strip() else " ")
+            self.parts.append(re.sub(r"\s+", " ", data))
 
 
 def html_to_text(html: str) -> str:

@@ -22,6 +22,7 @@ from askdef.types import Paragraph
 _MAX_TITLE_WORDS = 14
 _MAX_TITLE_CHARS = 120
 _MAX_DEBRIS_WORDS = 25
+_SHORT_TITLE_WORDS = 6  # shorter lines may be sentence case
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _BULLET = re.compile(r"^[•·▪◦‣*+\-–—]\s+")
@@ -64,12 +65,15 @@ def _is_debris(text: str) -> bool:
     return any(p.search(text) for p in _DEBRIS)
 
 
-def _is_title(text: str) -> bool:
+def _is_title(text: str, next_text: str) -> bool:
     if _MD_HEADING.match(text):
         return True
-    if len(text) > _MAX_TITLE_CHARS or len(text.split()) > _MAX_TITLE_WORDS:
+    words = text.split()
+    if len(text) > _MAX_TITLE_CHARS or len(words) > _MAX_TITLE_WORDS:
         return False
-    if not (text[0].isupper() or text[0].isdigit()):
+    if not (text[0].isupper() or text[0].isdigit()) or next_text[:1].islower():
+        return False  # a line the next one continues is a wrapped sentence
+    if not (len(words) <= _SHORT_TITLE_WORDS or _is_title_case(text)):
         return False
     if text.endswith("?"):
         return _is_title_case(text)
@@ -82,14 +86,18 @@ def _is_title_case(text: str) -> bool:
 
 
 def _lines(text: str) -> Iterator[_Line]:
+    raw_lines: list[tuple[str, int, int]] = []
     offset = 0
-    previous: _Line | None = None
     for raw in text.splitlines(keepends=True):
         body = raw.rstrip("\r\n")
         stripped = body.strip()
         start = offset + len(body) - len(body.lstrip())
-        end = start + len(stripped)
+        raw_lines.append((stripped, start, start + len(stripped)))
         offset += len(raw)
+
+    previous: _Line | None = None
+    for i, (stripped, start, end) in enumerate(raw_lines):
+        next_text = raw_lines[i + 1][0] if i + 1 < len(raw_lines) else ""
         if not stripped:
             line = _Line("blank", "", start, start)
         elif _is_debris(stripped):
@@ -103,7 +111,7 @@ def _lines(text: str) -> Iterator[_Line]:
             and not previous.text.endswith(":")
         ):
             line = _Line("continuation", stripped, start, end)
-        elif _is_title(stripped):
+        elif _is_title(stripped, next_text):
             line = _Line("title", _MD_HEADING.sub("", stripped).rstrip(":").strip(), start, end)
         else:
             line = _Line("body", stripped, start, end)

@@ -74,8 +74,15 @@ class Generation:
             seen.add(key)
             p = self.paragraph(*key)
             passages.append(
-                Passage(doc_id=p.doc_id, paragraph=p.n, text=p.text, score=score,
-                        start=p.start, end=p.end, section=p.section)
+                Passage(
+                    doc_id=p.doc_id,
+                    paragraph=p.n,
+                    text=p.text,
+                    score=score,
+                    start=p.start,
+                    end=p.end,
+                    section=p.section,
+                )
             )
             if len(passages) == k:
                 break

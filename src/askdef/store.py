@@ -54,8 +54,11 @@ class Manifest:
         wanted = {"format": FORMAT, **shape}
         if dimension is not None:
             built["dimension"], wanted["dimension"] = self.dimension, dimension
-        diffs = [f"{k}: index has {built.get(k)!r}, settings want {v!r}"
-                 for k, v in wanted.items() if built.get(k) != v]
+        diffs = [
+            f"{k}: index has {built.get(k)!r}, settings want {v!r}"
+            for k, v in wanted.items()
+            if built.get(k) != v
+        ]
         if diffs:
             raise IndexMismatchError(
                 "The index was built with other settings (" + "; ".join(diffs) + "). "

@@ -57,8 +57,8 @@ class IngestReport(_Frozen):
     removed: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)
-    chunks: int = Field(0, description="Chunks in the index after the run.")
-    embedded: int = Field(0, description="Chunks embedded by this run.")
+    chunks: int = Field(default=0, description="Chunks in the index after the run.")
+    embedded: int = Field(default=0, description="Chunks embedded by this run.")
     seconds: float = 0.0
 
     @property

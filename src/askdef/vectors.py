@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,9 @@ def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> li
     return list(result.ids or [])
 
 
-def add_nodes(store: ChromaVectorStore, nodes: list[TextNode]) -> None:
+def add_nodes(store: ChromaVectorStore, nodes: Sequence[TextNode]) -> None:
     if nodes:
-        store.add(nodes)
+        store.add(list(nodes))
 
 
 def delete_documents(store: ChromaVectorStore, doc_ids: list[str]) -> None:

@@ -1,0 +1,35 @@
+"""Shared fixtures: the real packaged embedder (loaded once) and a built index of the corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from askdef import AskDef
+from askdef.embedding import Embedder, load_embedder
+from askdef.settings import DEFAULT_EMBED_MODEL
+
+PROJECT = Path(__file__).resolve().parents[1]
+CORPUS = PROJECT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return load_embedder(DEFAULT_EMBED_MODEL)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the bundled corpus that a test may edit."""
+    return Path(shutil.copytree(CORPUS, tmp_path / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> AskDef:
+    """The bundled corpus, indexed once for the read-only tests."""
+    root = tmp_path_factory.mktemp("indexed")
+    bot = AskDef(corpus_dir=shutil.copytree(CORPUS, root / "corpus"), index_dir=root / "index")
+    bot.ingest()
+    return bot

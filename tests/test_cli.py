@@ -1,0 +1,69 @@
+"""The ``askdef`` command as a user runs it: real processes, real exit codes and output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from askdef import AskDef
+
+ASKDEF = [sys.executable, "-m", "askdef.cli"]
+
+
+def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ASKDEF, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = _run("--help")
+    assert result.returncode == 0
+    assert "index" in result.stdout and "search" in result.stdout
+
+
+def test_search_prints_refs_and_snippets(indexed: AskDef) -> None:
+    s = indexed.settings
+    result = _run(
+        "--corpus",
+        s.corpus_dir,
+        "--index",
+        s.index_dir,
+        "search",
+        "Which firms are involved in the F-X program?",
+        "-k",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "european-defense-industry-japan-potential.txt ¶10" in result.stdout
+    assert "BAE Systems" in result.stdout
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    result = _run("--corpus", tmp_path / "none", "--index", tmp_path / "index", "search", "Japan")
+    assert result.returncode == 1
+    assert result.stderr.startswith("askdef: No index in")
+    assert "Traceback" not in result.stderr
+    result = _run("--corpus", tmp_path / "none", "--index", tmp_path / "index", "index")
+    assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+def test_index_reports_skipped_files_with_partial_exit(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\x00junk")
+    first = _run("--corpus", corpus, "--index", tmp_path / "index", "index")
+    assert first.returncode == 3
+    assert "skipped bad.txt:" in first.stderr and "binary" in first.stderr
+    assert "added 2" in first.stdout
+    (corpus / "bad.txt").unlink()
+    second = _run("--corpus", corpus, "--index", tmp_path / "index", "index")
+    assert second.returncode == 0
+    assert "unchanged 2" in second.stdout and "(0 embedded)" in second.stdout
+
+
+def test_index_defaults_to_corpus_and_index_in_the_working_folder(tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    result = _run("index", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "index" / "CURRENT").is_file()

@@ -1,0 +1,203 @@
+"""Ingest into a real on-disk Chroma store with the real packaged embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from askdef import AskDef, Settings
+from askdef.errors import (
+    CorpusNotFoundError,
+    EmptyCorpusError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from askdef.store import IndexDir
+from askdef.vectors import open_vector_store
+
+ARTICLE = "european-defense-industry-japan-potential.txt"
+
+
+def _stored_ids(bot: AskDef) -> list[str]:
+    gen = IndexDir(bot.settings.index_dir).require_current()
+    return open_vector_store(gen).client.get()["ids"]
+
+
+def test_first_ingest_indexes_every_paragraph(corpus: Path, tmp_path: Path, embedder) -> None:
+    bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    report = bot.ingest()
+    assert sorted(report.added) == sorted(p.name for p in corpus.iterdir())
+    ids = _stored_ids(bot)
+    assert len(ids) == len(set(ids)) == report.chunks == report.embedded
+    manifest = json.loads(
+        (IndexDir(tmp_path / "index").require_current() / "manifest.json").read_text()
+    )
+    assert manifest["embed_model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert set(manifest["files"]) == set(report.added)
+    original = (corpus / ARTICLE).read_text(encoding="utf-8")
+    for n in range(1, 22):
+        p = bot.paragraph(ARTICLE, n)
+        assert original[p.start : p.end] == p.text
+
+
+def test_reingest_is_incremental(corpus: Path, tmp_path: Path, embedder) -> None:
+    bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    first = bot.ingest()
+    before = sorted(_stored_ids(bot))
+
+    again = bot.ingest()
+    assert (again.added, again.updated, again.removed, again.embedded) == ([], [], [], 0)
+    assert sorted(_stored_ids(bot)) == before
+
+    path = corpus / ARTICLE
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nA new closing paragraph was added.\n",
+        encoding="utf-8",
+    )
+    (corpus / "japan-europe-defense-ties-global-security.txt").unlink()
+    (corpus / "extra.md").write_text("# Extra\n\nAn extra note about fusion reactors.\n")
+    changed = bot.ingest()
+    assert changed.updated == [ARTICLE]
+    assert changed.removed == ["japan-europe-defense-ties-global-security.txt"]
+    assert changed.added == ["extra.md"]
+    ids = _stored_ids(bot)
+    assert len(ids) == len(set(ids)) == changed.chunks
+    assert not any(i.startswith("japan-europe") for i in ids)
+    assert changed.embedded < first.embedded  # only the changed files were embedded
+    assert bot.search("fusion reactors", k=1)[0].doc_id == "extra.md"
+    assert bot.search("new closing paragraph", k=1)[0].text == "A new closing paragraph was added."
+
+
+def test_other_settings_need_a_rebuild(corpus: Path, tmp_path: Path, embedder) -> None:
+    AskDef(corpus_dir=corpus, index_dir=tmp_path / "index").ingest()
+    other = AskDef(
+        settings=Settings(corpus_dir=corpus, index_dir=tmp_path / "index", chunk_size=128)
+    )
+    with pytest.raises(IndexMismatchError, match=r"chunk_size.*askdef index --rebuild"):
+        other.search("Japan")
+    with pytest.raises(IndexMismatchError):
+        other.ingest()
+    assert other.ingest(rebuild=True).embedded > 0
+    assert other.search("Japan", k=1)
+
+
+def test_corrupt_manifest_and_missing_index(corpus: Path, tmp_path: Path, embedder) -> None:
+    bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    with pytest.raises(IndexMissingError, match="askdef index"):
+        bot.search("Japan")
+    bot.ingest()
+    manifest = IndexDir(tmp_path / "index").require_current() / "manifest.json"
+    manifest.write_text("{not json")
+    fresh = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        fresh.search("Japan")
+    assert fresh.ingest(rebuild=True).chunks > 0
+    assert fresh.search("Japan", k=1)
+
+
+def test_bad_corpus_files_are_skipped_not_fatal(corpus: Path, tmp_path: Path, embedder) -> None:
+    (corpus / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    (corpus / "image.png").write_bytes(b"\x89PNG")
+    report = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index").ingest()
+    reasons = {s.doc_id: s.reason for s in report.skipped}
+    assert "binary" in reasons["photo.txt"]
+    assert "not UTF-8" in reasons["latin1.txt"]
+    assert reasons["image.png"] == "unsupported file type"
+    assert len(report.added) == 2
+
+
+def test_empty_or_missing_corpus(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmptyCorpusError, match="No readable"):
+        AskDef(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "index").ingest()
+    with pytest.raises(CorpusNotFoundError, match="does not exist"):
+        AskDef(corpus_dir=tmp_path / "nope", index_dir=tmp_path / "index").ingest()
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_html_is_indexed_as_visible_text(tmp_path: Path, embedder) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "page.html").write_text(
+        "<html><head><title>T</title><style>p{}</style></head><body><nav>Home | About</nav>"
+        "<h2>Tidal Power</h2><p>The Rance tidal station opened in <b>1966</b> in France.</p>"
+        "<script>alert(1)</script></body></html>"
+    )
+    bot = AskDef(corpus_dir=tmp_path / "c", index_dir=tmp_path / "index")
+    bot.ingest()
+    (hit,) = bot.search("When did the Rance tidal station open?", k=1)
+    assert (hit.text, hit.section) == (
+        "The Rance tidal station opened in 1966 in France.",
+        "Tidal Power",
+    )
+
+
+def test_second_writer_is_refused(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import sys, time
+            from askdef.store import IndexDir
+            with IndexDir(__import__('pathlib').Path({str(index)!r})).writer_lock():
+                print('locked', flush=True)
+                time.sleep(60)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLockedError, match="Another askdef process is writing"):
+            AskDef(corpus_dir=corpus, index_dir=index).ingest()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_kill_during_ingest_keeps_previous_index(corpus: Path, tmp_path: Path, embedder) -> None:
+    index = tmp_path / "index"
+    bot = AskDef(corpus_dir=corpus, index_dir=index)
+    bot.ingest()
+    live = IndexDir(index).require_current()
+    expected = [p.ref for p in bot.search("F-X fighter program partners", k=3)]
+
+    big = corpus / "big.txt"
+    big.write_text(
+        "\n".join(f"Paragraph {i} talks about topic {i} at length." for i in range(3000))
+    )
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from askdef import AskDef; AskDef({str(corpus)!r}, {str(index)!r}).ingest()",
+        ],
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 120
+    while not [g for g in index.glob("gen-*") if g != live] and time.monotonic() < deadline:
+        assert writer.poll() is None, "the writer finished before it could be killed"
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into embedding
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+
+    reader = AskDef(corpus_dir=corpus, index_dir=index)
+    assert IndexDir(index).require_current() == live
+    assert [p.ref for p in reader.search("F-X fighter program partners", k=3)] == expected
+    big.unlink()
+    bot.ingest()  # the lock died with the writer; the leftover generation is cleaned up
+    assert [g for g in index.glob("gen-*")] == [live]

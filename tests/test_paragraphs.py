@@ -1,0 +1,91 @@
+"""Paragraph splitting and generic web-debris cleaning, on made-up pages."""
+
+from askdef.paragraphs import split_paragraphs
+
+PAGE = """Why Lighthouses Still Matter
+
+Coastal Heritage Blog
+
+A Quiet Revolution in Navigation
+Lighthouses once guided every ship along the coast. Today satellites do most of that work.
+Keepers were replaced by automatic lamps in the 1990s.
+Share this:
+Tweet
+What Remains:
+• Fog signals still sound in busy straits.
+  • Some towers now host weather stations.
+Photo: Jane Doe / Coastal Archive
+The lens of a first-order lighthouse weighs several tonnes.
+Related Posts
+Discover more from Coastal Heritage
+Subscribe to get the latest posts sent to your email.
+Showing 3 Comments
+Leave a Reply
+© 2024 Coastal Heritage. All rights reserved.
+"""
+
+
+def test_offsets_round_trip_and_numbering() -> None:
+    paragraphs = split_paragraphs("page.txt", PAGE)
+    assert [p.n for p in paragraphs] == list(range(1, len(paragraphs) + 1))
+    for p in paragraphs:
+        assert PAGE[p.start : p.end] == p.text
+        assert p.doc_id == "page.txt"
+
+
+def test_debris_is_dropped_and_body_kept() -> None:
+    texts = [p.text for p in split_paragraphs("page.txt", PAGE)]
+    assert texts == [
+        "Lighthouses once guided every ship along the coast. Today satellites do most of that "
+        "work.",
+        "Keepers were replaced by automatic lamps in the 1990s.",
+        "Fog signals still sound in busy straits.",
+        "Some towers now host weather stations.",
+        "The lens of a first-order lighthouse weighs several tonnes.",
+    ]
+
+
+def test_title_lines_become_sections_and_captions_are_not_sections() -> None:
+    sections = [p.section for p in split_paragraphs("page.txt", PAGE)]
+    # "Why Lighthouses Still Matter" and "Coastal Heritage Blog" are followed by another title:
+    # the page title and a label, not the heading of any paragraph.
+    assert sections == [
+        "A Quiet Revolution in Navigation",
+        "A Quiet Revolution in Navigation",
+        "What Remains",
+        "What Remains",
+        "What Remains",
+    ]
+
+
+def test_markdown_headings_and_hard_wrapped_lines() -> None:
+    text = (
+        "# Field Notes\n\n"
+        "## Birds of the marsh\n"
+        "The heron waits in the reeds for hours, and strikes\n"
+        "faster than the eye can follow.\n\n"
+        "Short sentence here.\n"
+    )
+    paragraphs = split_paragraphs("notes.md", text)
+    assert [(p.section, p.text) for p in paragraphs] == [
+        (
+            "Birds of the marsh",
+            "The heron waits in the reeds for hours, and strikes\nfaster than the eye can follow.",
+        ),
+        ("Birds of the marsh", "Short sentence here."),
+    ]
+    assert all(text[p.start : p.end] == p.text for p in paragraphs)
+
+
+def test_question_headings_need_title_case() -> None:
+    text = "Are Lighthouses Obsolete Today?\nNot quite, as fog shows.\nIs it raining?\n"
+    paragraphs = split_paragraphs("q.txt", text)
+    assert [(p.section, p.text) for p in paragraphs] == [
+        ("Are Lighthouses Obsolete Today?", "Not quite, as fog shows."),
+        ("Are Lighthouses Obsolete Today?", "Is it raining?"),
+    ]
+
+
+def test_empty_and_debris_only_text_has_no_paragraphs() -> None:
+    assert split_paragraphs("e.txt", "") == []
+    assert split_paragraphs("e.txt", "Showing 0 Comment\n\n----\nShare this:\n") == []

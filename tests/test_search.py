@@ -1,0 +1,67 @@
+"""Hybrid search over the real bundled corpus, and question validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from askdef import AskDef
+from askdef.errors import EmptyQuestionError, QuestionTooLongError
+from askdef.retrieval import reciprocal_rank_fusion
+
+ARTICLE = "european-defense-industry-japan-potential.txt"
+TIES = "japan-europe-defense-ties-global-security.txt"
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_id", "quote"),
+    [
+        (
+            "Which European firms take part in Japan's programme to replace the F-2?",
+            ARTICLE,
+            "F-X program",
+        ),
+        (
+            "By what year does Japan plan to spend 2% of GDP on defense?",
+            ARTICLE,
+            "2% of GDP by 2027",
+        ),
+        ("Apart from combat, what missions could Japan use AI for?", TIES, "disaster relief"),
+        (
+            "How do Japanese and European companies differ in the way they work?",
+            ARTICLE,
+            "high degree of caution and formality",
+        ),
+    ],
+)
+def test_search_finds_the_paragraph_holding_the_fact(
+    indexed: AskDef, question: str, doc_id: str, quote: str
+) -> None:
+    hits = indexed.search(question, k=3)
+    assert any(h.doc_id == doc_id and quote in h.text for h in hits), [h.ref for h in hits]
+
+
+def test_passages_are_distinct_paragraphs_best_first(indexed: AskDef) -> None:
+    hits = indexed.search("European defense companies in Japan", k=8)
+    assert len(hits) == 8
+    assert len({(h.doc_id, h.paragraph) for h in hits}) == 8
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        assert indexed.paragraph(h.doc_id, h.paragraph).text == h.text
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_question_is_refused(indexed: AskDef, question: str) -> None:
+    with pytest.raises(EmptyQuestionError, match="empty"):
+        indexed.search(question)
+
+
+def test_oversized_question_is_refused(indexed: AskDef) -> None:
+    with pytest.raises(QuestionTooLongError, match="100,000 characters"):
+        indexed.search("x" * 100_000)
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    scores = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
+    assert max(scores, key=scores.__getitem__) == "b"
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
