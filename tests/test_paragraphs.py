@@ -77,6 +77,12 @@ def test_markdown_headings_and_hard_wrapped_lines() -> None:
     assert all(text[p.start : p.end] == p.text for p in paragraphs)
 
 
+def test_titles_may_end_with_a_parenthesis() -> None:
+    text = "Victoria (Australia)\nVictoria is a state in the south-east of Australia.\n"
+    (paragraph,) = split_paragraphs("v.txt", text)
+    assert paragraph.section == "Victoria (Australia)"
+
+
 def test_question_headings_need_title_case() -> None:
     text = "Are Lighthouses Obsolete Today?\nNot quite, as fog shows.\nIs it raining?\n"
     paragraphs = split_paragraphs("q.txt", text)

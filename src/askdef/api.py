@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
 from askdef.errors import EmptyQuestionError, QuestionTooLongError
+from askdef.generation import Generator, make_generator
 from askdef.ingest import ProgressFactory, ingest
 from askdef.retrieval import Generation
 from askdef.settings import Settings
 from askdef.store import IndexDir
-from askdef.types import IngestReport, Paragraph, Passage
+from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 
 class AskDef:
@@ -28,6 +31,7 @@ class AskDef:
         index_dir: str | Path | None = None,
         *,
         settings: Settings | None = None,
+        generator: Generator | None = None,
     ) -> None:
         base = settings or Settings()
         update: dict[str, Path] = {}
@@ -38,6 +42,7 @@ class AskDef:
         self.settings: Settings = base.model_copy(update=update)
         self._index = IndexDir(self.settings.index_dir)
         self._generation: Generation | None = None
+        self._generator = generator
         self._lock = threading.Lock()
 
     @classmethod
@@ -72,6 +77,47 @@ class AskDef:
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
         )
+
+    @property
+    def generator(self) -> Generator:
+        """The answer generator the settings choose (created, and its model loaded, once)."""
+        if self._generator is None:
+            self._generator = make_generator(self.settings, self.embedder)
+        return self._generator
+
+    def stream(
+        self, question: str, history: list[dict[str, str]] | None = None
+    ) -> Iterator[StreamEvent]:
+        """Answer ``question`` as events: ``Retrieved``, text ``Delta``s, then the ``Answer``.
+
+        ``history`` is the conversation so far as ``{"role", "content"}`` messages; a follow-up
+        is condensed into a standalone search query. Deltas are the raw text as written; the
+        final ``Answer`` holds the verified text and citations that replace it. A ``Fallback``
+        event means the LLM failed and the extractive generator answers instead.
+        """
+        text = self._check_question(question)
+        from askdef.extractive import ExtractiveGenerator
+
+        generator = self.generator
+        fallback = (
+            ExtractiveGenerator(self.embedder, passages=self.settings.context_passages)
+            if self.settings.fallback and generator.name != "extractive"
+            else None
+        )
+        return stream_answer(
+            text,
+            list(history or []),
+            search=lambda query: self.search(query, k=self.settings.context_passages),
+            generator=generator,
+            fallback=fallback,
+        )
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        """Answer ``question`` from the documents; see ``stream`` for ``history``."""
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream() always ends with an Answer")
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` of ``doc_id`` as indexed (raises ``KeyError`` if unknown)."""

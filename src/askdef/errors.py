@@ -14,6 +14,7 @@
     │   ├── IndexMismatchError
     │   └── IndexLockedError
     └── ModelError
+        └── GenerationError
 
 The CLI and the web UI show ``str(error)`` as is, without a traceback.
 """
@@ -75,3 +76,11 @@ class IndexLockedError(StoreError):
 
 class ModelError(AskdefError):
     """A model (embedder or LLM) could not be loaded or failed."""
+
+
+class GenerationError(ModelError):
+    """A loaded language model failed while writing an answer, or stopped before finishing it.
+
+    Raised for an error reported by the model runtime, for an answer cut off at its token limit,
+    and for a stream that ended without saying why.
+    """

@@ -26,7 +26,7 @@ _SHORT_TITLE_WORDS = 6  # shorter lines may be sentence case
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _BULLET = re.compile(r"^[•·▪◦‣*+\-–—]\s+")
-_SENTENCE_END = re.compile(r"[.!?;,…\"”’')\]]$")
+_SENTENCE_END = re.compile(r"[.!?;,…][\"”’')\]]*$")
 _DEBRIS = [
     re.compile(p, re.IGNORECASE)
     for p in (

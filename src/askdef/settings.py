@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +35,38 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     max_question_chars: int = Field(
         2000, ge=1, description="Longer questions are refused with a message."
+    )
+
+    generator: Literal["auto", "openai", "local", "extractive"] = Field(
+        "auto",
+        description="Who writes answers. auto: openai when OPENAI_BASE_URL or OPENAI_API_KEY is "
+        "set, else the local model when installed, else extractive.",
+    )
+    model: str = Field(
+        "gpt-4o-mini", description="Model name sent to the OpenAI-compatible server."
+    )
+    local_model: str = Field(
+        "", description="A .gguf file for the local generator (default: the packaged Qwen 1.5B)."
+    )
+    local_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the local model (default: all cores)."
+    )
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the LLM server's next bytes before failing."
+    )
+    llm_retries: int = Field(
+        2, ge=0, description="Retries of a failed LLM request (429, 5xx, connection errors)."
+    )
+    answer_deadline: float = Field(
+        180.0, gt=0, description="Longest one answer may take; then the extractive one is shown."
+    )
+    max_answer_tokens: int = Field(300, ge=16, description="Most tokens an LLM answer may use.")
+    answer_sentences: int = Field(4, ge=1, description="Most sentences an LLM answer may use.")
+    context_passages: int = Field(
+        4, ge=1, le=20, description="Retrieved paragraphs given to the generator."
+    )
+    fallback: bool = Field(
+        True, description="Answer extractively when the LLM fails (the answer says so)."
     )
 
     def index_shape(self) -> dict[str, Any]:

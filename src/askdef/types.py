@@ -65,3 +65,74 @@ class IngestReport(_Frozen):
     def changed(self) -> bool:
         """Whether the run wrote a new index generation."""
         return bool(self.added or self.updated or self.removed)
+
+
+class Citation(_Frozen):
+    """A verified citation: marker ``[n]`` in the answer text, and the words that support it."""
+
+    n: int = Field(description="The marker number in Answer.text.")
+    doc_id: str
+    paragraph: int
+    quote: str = Field(description="Verbatim words of the paragraph that support the sentence.")
+    start: int = Field(description="Offset of the quote in the document text.")
+    end: int
+
+    @property
+    def ref(self) -> str:
+        """Human citation label, e.g. ``article.txt ¶7``."""
+        return f"{self.doc_id} ¶{self.paragraph}"
+
+
+class Timings(_Frozen):
+    """Seconds spent on each stage of one answer."""
+
+    retrieval: float = 0.0
+    first_token: float | None = Field(
+        default=None, description="From the question to the first generated text."
+    )
+    total: float = 0.0
+
+
+class Answer(_Frozen):
+    """A grounded answer: text with ``[n]`` markers, each resolved in ``citations``."""
+
+    question: str
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    refused: bool = Field(
+        default=False, description="True when the documents do not hold the answer."
+    )
+    generator: str = Field(description="Which generator wrote the text: openai, local, extractive.")
+    model: str = ""
+    query: str = Field(default="", description="The standalone query that was searched.")
+    dropped_citations: int = Field(
+        default=0, description="Markers removed because their source did not support them."
+    )
+    notices: list[str] = Field(
+        default_factory=list, description="What the user should know, e.g. a fallback."
+    )
+    timings: Timings = Field(default_factory=Timings)
+
+
+class Retrieved(_Frozen):
+    """Stream event: retrieval finished; these passages will be cited as [1], [2], ..."""
+
+    query: str
+    passages: list[Passage]
+
+
+class Delta(_Frozen):
+    """Stream event: more raw generated text (unverified; the final Answer replaces it)."""
+
+    text: str
+
+
+class Fallback(_Frozen):
+    """Stream event: the generator failed; text streamed so far is void, another one answers."""
+
+    reason: str
+    generator: str
+
+
+StreamEvent = Retrieved | Delta | Fallback | Answer

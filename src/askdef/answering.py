@@ -1,0 +1,103 @@
+"""One answer pipeline: condense → retrieve → generate (streamed) → verify citations.
+
+``AskDef.ask`` consumes ``AskDef.stream``; both go through ``stream_answer``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+from askdef.citations import verify
+from askdef.errors import GenerationError
+from askdef.generation import Generator
+from askdef.prompts import REFUSAL
+from askdef.sanitize import sanitize
+from askdef.text import normalize
+from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
+
+_REFUSING = re.compile(
+    r"\b(do(es)? not|don't|doesn't|cannot|can't|could not|unable to)\b.{0,40}\b"
+    r"(contain|answer|find|provide|mention|include|say|state|know)"
+)
+UNVERIFIED = "The model's answer could not be matched to the documents, so it is not shown."
+
+
+def stream_answer(
+    question: str,
+    history: list[dict[str, str]],
+    *,
+    search: Callable[[str], list[Passage]],
+    generator: Generator,
+    fallback: Generator | None,
+) -> Iterator[StreamEvent]:
+    """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``."""
+    started = time.perf_counter()
+    notices: list[str] = []
+    query = question
+    if history:
+        try:
+            query = generator.condense(question, history)
+        except GenerationError as exc:
+            if fallback is None:
+                raise
+            query = fallback.condense(question, history)
+            notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
+    passages = search(query)
+    yield Retrieved(query=query, passages=passages)
+    retrieval = time.perf_counter() - started
+
+    used, parts, first_token = generator, [], None
+    try:
+        for delta in generator.answer(query, passages):
+            first_token = first_token or time.perf_counter() - started
+            parts.append(delta)
+            yield Delta(text=delta)
+    except GenerationError as exc:
+        if fallback is None:
+            raise
+        reason = f"The {generator.name} generator failed ({exc}); this answer is extractive."
+        notices.append(reason)
+        yield Fallback(reason=reason, generator=fallback.name)
+        used, parts = fallback, list(fallback.answer(query, passages))
+        first_token = time.perf_counter() - started
+        yield Delta(text="".join(parts))
+
+    yield _finish(
+        question,
+        query,
+        "".join(parts),
+        passages,
+        used,
+        notices,
+        Timings(retrieval=retrieval, first_token=first_token, total=time.perf_counter() - started),
+    )
+
+
+def _finish(
+    question: str,
+    query: str,
+    raw: str,
+    passages: list[Passage],
+    generator: Generator,
+    notices: list[str],
+    timings: Timings,
+) -> Answer:
+    verified = verify(sanitize(raw), passages)
+    refused = not verified.citations
+    if refused and raw.strip() and not _REFUSING.search(normalize(raw)):
+        notices.append(UNVERIFIED)
+    return Answer(
+        question=question,
+        text=REFUSAL if refused else verified.text,
+        citations=[] if refused else verified.citations,
+        passages=passages,
+        refused=refused,
+        generator=generator.name,
+        model=generator.model,
+        query=query,
+        dropped_citations=verified.dropped,
+        notices=notices,
+        timings=timings,
+    )

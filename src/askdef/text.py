@@ -1,0 +1,62 @@
+"""Sentence splitting and content-word matching for the verifier and the extractive generator."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’')\]]*|$)")
+_ABBREVIATION = re.compile(r"\b(?:[A-Za-z]|etc|vs|Mr|Ms|Mrs|Dr|St|No|Inc|Ltd|Co)\.$")
+_WORD = re.compile(r"[\w%$€£¥]+(?:[-'’][\w]+)*")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_STOPWORDS = frozenset(
+    (
+        "a an and are as at be been but by can could did do does for from had has have how i if "
+        "in into is it its itself me more most my no not of on or our out over own so such than "
+        "that the their them then there these they this those through to too under up very was "
+        "we were what when where which while who whom why will with would you your about also "
+        "any both each few just may might must other same should some only all do"
+    ).split()
+)
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace."""
+    start = None
+    for match in _SENTENCE.finditer(text):
+        if start is None:
+            start = match.start()
+        piece = text[start : match.end()].rstrip()
+        if _ABBREVIATION.search(piece) and match.end() < len(text):
+            continue  # "U.S." or "e.g." does not end a sentence
+        left = start + len(text[start:]) - len(text[start:].lstrip())
+        if piece.strip():
+            yield left, start + len(piece)
+        start = None
+
+
+def normalize(text: str) -> str:
+    """Case-folded, quote-folded, whitespace-collapsed text for verbatim comparisons."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(str.maketrans("‘’“”–—", "''\"\"--"))
+    return " ".join(text.casefold().split())
+
+
+@functools.cache
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words of ``text`` that carry meaning (stopwords dropped)."""
+    words = [w for w in _WORD.findall(normalize(text)) if w not in _STOPWORDS]
+    return set(_stemmer().stemWords(words))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in ``text`` (``2%``, ``2027``, ``1,000``), without separators."""
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
