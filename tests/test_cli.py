@@ -67,3 +67,28 @@ def test_index_defaults_to_corpus_and_index_in_the_working_folder(tmp_path: Path
     result = _run("index", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "index" / "CURRENT").is_file()
+
+
+def test_ask_prints_the_answer_and_its_sources(indexed: AskDef) -> None:
+    s = indexed.settings
+    result = _run(
+        "--corpus",
+        s.corpus_dir,
+        "--index",
+        s.index_dir,
+        "ask",
+        "--generator",
+        "extractive",
+        "By when will Japan's defense budget reach 2% of GDP?",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2% of GDP by 2027" in result.stdout and "forces [1]." in result.stdout
+    assert "[1] european-defense-industry-japan-potential.txt ¶11:" in result.stdout
+    assert "answered by extractive" in result.stdout
+
+
+def test_ask_refuses_an_oversized_question(indexed: AskDef) -> None:
+    s = indexed.settings
+    result = _run("--corpus", s.corpus_dir, "--index", s.index_dir, "ask", "x" * 100_000)
+    assert result.returncode == 1
+    assert "100,000 characters" in result.stderr and "Traceback" not in result.stderr

@@ -1,20 +1,32 @@
 """askdef: answers about a folder of documents, each claim cited to its paragraph."""
 
 from askdef import _offline  # noqa: F401  (sets offline defaults before any model library loads)
-
-__version__ = "0.1.0"
-
+from askdef._version import __version__
 from askdef.api import AskDef
 from askdef.errors import AskdefError
 from askdef.settings import Settings
-from askdef.types import IngestReport, Paragraph, Passage
+from askdef.types import (
+    Answer,
+    Citation,
+    Delta,
+    Fallback,
+    IngestReport,
+    Paragraph,
+    Passage,
+    Retrieved,
+)
 
 __all__ = [
+    "Answer",
     "AskDef",
     "AskdefError",
+    "Citation",
+    "Delta",
+    "Fallback",
     "IngestReport",
     "Paragraph",
     "Passage",
+    "Retrieved",
     "Settings",
     "__version__",
 ]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from askdef.errors import AskdefError
+
+if TYPE_CHECKING:
+    from askdef.api import AskDef
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3  # the command ran, but some corpus files could not be indexed
@@ -29,13 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("question")
     search.add_argument("-k", type=int, default=None, help="how many passages (default 5)")
     search.set_defaults(run=_search)
+
+    ask = sub.add_parser("ask", help="answer a question from the documents, with citations")
+    ask.add_argument("question")
+    ask.add_argument(
+        "--generator",
+        choices=["auto", "openai", "local", "extractive"],
+        help="who writes the answer (default: auto, or ASKDEF_GENERATOR)",
+    )
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.set_defaults(run=_ask)
     return parser
 
 
-def _bot(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _bot(args: argparse.Namespace, **overrides: str) -> AskDef:
     from askdef.api import AskDef
+    from askdef.settings import Settings
 
-    return AskDef(corpus_dir=args.corpus, index_dir=args.index)
+    return AskDef(args.corpus, args.index, settings=Settings(**overrides))  # type: ignore[arg-type]
 
 
 def _progress_bar(total: int) -> Callable[[int], None]:
@@ -65,6 +80,36 @@ def _search(args: argparse.Namespace) -> int:
         where = f" — {p.section}" if p.section else ""
         print(f"[{i}] {p.ref}{where}  (score {p.score:.4f})")
         print(textwrap.indent(textwrap.shorten(p.text, width=300), "    "))
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from askdef.types import Answer, Fallback, Retrieved
+
+    bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
+    answer = None
+    for event in bot.stream(args.question):
+        if isinstance(event, Retrieved):
+            print(
+                f"(retrieved {len(event.passages)} passages; writing the answer…)", file=sys.stderr
+            )
+        elif isinstance(event, Fallback):
+            print(f"({event.reason})", file=sys.stderr)
+        elif isinstance(event, Answer):
+            answer = event
+    assert answer is not None
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    for note in answer.notices:
+        print(f"note: {note}")
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.ref}: “{c.quote}”")
+    model = f" {answer.model}" if answer.model != answer.generator else ""
+    print(f"\n(answered by {answer.generator}{model} in {answer.timings.total:.1f} s)")
     return 0
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from askdef import __version__
+from askdef._version import __version__
 from askdef.chunking import chunk_paragraphs, embed_text, make_splitter
 from askdef.embedding import Embedder
 from askdef.errors import EmptyCorpusError, IndexCorruptError, UnreadableFileError

@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import os
 import queue
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ SIZE = 1_117_320_768  # bytes of the assembled GGUF: 21 parts of 50 MiB and a la
 CACHE_ENV = "ASKDEF_CACHE_DIR"
 
 _CHUNK = 8 * 1024 * 1024
+_LOG_ERRORS_ONLY = 1  # llama.cpp's log verbosity: 1 prints errors (why a load failed) only
 _SIDECAR_SUFFIX = ".sha256"
 
 
@@ -62,11 +64,8 @@ def default_cache_dir() -> Path:
 
 
 def _model_file(cache_dir: Path | None) -> Path:
-    return (
-        (cache_dir if cache_dir is not None else default_cache_dir())
-        / "models"
-        / (DEFAULT_GGUF_NAME)
-    )
+    root = cache_dir if cache_dir is not None else default_cache_dir()
+    return root / "models" / DEFAULT_GGUF_NAME
 
 
 def _sidecar(target: Path) -> Path:
@@ -152,6 +151,7 @@ def assemble(parts: Sequence[Path], target: Path, sha256: str) -> Path:
                         out.write(block)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a shared cache of public data
         actual = digest.hexdigest()
         if actual != sha256.lower():
             raise ModelError(
@@ -205,8 +205,9 @@ def runtime_available(cache_dir: Path | None = None) -> bool:
 def _error_text(chunk: dict[str, Any]) -> str | None:
     """The message of an error result from xllamacpp, or None for an ordinary chunk.
 
-    Errors come as ``{"error": {"code", "message", "type"}}`` (llama.cpp's HTTP error body) or,
-    from xllamacpp's own JSON fallback, as a bare ``{"code", "message", "type"}``.
+    Errors reach the stream callback as llama.cpp's HTTP error body,
+    ``{"error": {"code", "message", "type", ...}}``; xllamacpp's own fallback for a reply it
+    cannot parse is a bare ``{"code", "message", "type"}`` (seen without streaming only).
     """
     if "error" in chunk:
         error = chunk["error"]
@@ -222,7 +223,8 @@ class LocalChat:
     """One loaded GGUF model, reused across calls; thread-safe (one generation at a time, a lock).
 
     xllamacpp runs llama.cpp's server in-process; it also listens for HTTP on a random port of
-    127.0.0.1, which askdef does not use.
+    127.0.0.1, which askdef does not use: it gets a random API key that nobody knows and no web
+    UI, so other local programs and web pages cannot drive the model through it.
     """
 
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, threads: int | None = None) -> None:
@@ -247,6 +249,10 @@ class LocalChat:
         params.model.path = str(path)
         params.n_ctx = n_ctx
         params.n_parallel = 1
+        params.fit_params = False  # fitting to free memory loads the model twice: 2.5 s more
+        params.verbosity = _LOG_ERRORS_ONLY
+        params.api_keys = [secrets.token_urlsafe(32)]
+        params.ui = False
         if threads is not None:
             params.cpuparams.n_threads = threads
             params.cpuparams_batch.n_threads = threads
@@ -280,12 +286,24 @@ class LocalChat:
         """
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+        if not messages:
+            raise ValueError("messages is empty: give at least one message to answer")
         request: dict[str, Any] = {
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stream": True,
         }
+        return self._generate(request, max_tokens)
+
+    def _generate(self, request: dict[str, Any], max_tokens: int) -> Iterator[str]:
+        """Run one streamed request on a worker thread and yield its text pieces.
+
+        ``handle_chat_completions`` blocks until the answer is done, calling its callback on
+        the calling thread for each chunk; the worker feeds a queue that this generator reads.
+        The worker, not this generator, releases the lock: the model is free only once the
+        runtime has returned, even if the consumer stopped reading early.
+        """
         events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         cancel = threading.Event()
 
@@ -302,7 +320,7 @@ class LocalChat:
                 events.put(("raised", exc))
             finally:
                 events.put(("done", None))
-                self._lock.release()  # the model is free only once the runtime has returned
+                self._lock.release()
 
         self._lock.acquire()
         try:
@@ -320,6 +338,7 @@ class LocalChat:
         self, events: queue.SimpleQueue[tuple[str, Any]], max_tokens: int
     ) -> Iterator[str]:
         finish: str | None = None
+        written: int | None = None  # tokens the runtime says it wrote, from the last chunk
         while True:
             kind, payload = events.get()
             if kind == "done":
@@ -336,12 +355,20 @@ class LocalChat:
                 if text:
                     yield text
                 finish = choice.get("finish_reason") or finish
+            timings = payload.get("timings")
+            if isinstance(timings, dict) and isinstance(timings.get("predicted_n"), int):
+                written = timings["predicted_n"]
         if finish == "stop":
             return
         if finish == "length":
+            if written is not None and written < max_tokens:
+                raise GenerationError(
+                    f"The answer was cut off at {written} tokens: the question and the answer "
+                    f"filled the model's {self.n_ctx}-token context. Send less text."
+                )
             raise GenerationError(
-                f"The answer was cut off at {max_tokens} tokens (max_tokens) or at the "
-                f"{self.n_ctx}-token context; ask for a shorter answer or allow more tokens."
+                f"The answer was cut off at {max_tokens} tokens (max_tokens); ask for a "
+                "shorter answer or allow more tokens."
             )
         if finish is None:
             raise GenerationError(f"{self.model} stopped without finishing its answer.")

@@ -1,0 +1,71 @@
+"""The citation verifier and output sanitising, on hand-made passages."""
+
+from __future__ import annotations
+
+from askdef.citations import verify
+from askdef.sanitize import sanitize
+from askdef.types import Passage
+
+FX = (
+    "For instance, Europe’s involvement is a testament to this partnership. The F-X program, "
+    "Japan’s initiative to replace its aging fleet of F-2 fighters, is a key area where European "
+    "defense contractors such as BAE Systems, Leonardo, and Rolls-Royce are involved."
+)
+BUDGET = "Japan’s decision to increase its defense budget to 2% of GDP by 2027 signals commitment."
+PASSAGES = [
+    Passage(doc_id="a.txt", paragraph=10, text=FX, score=1.0, start=1000, end=1000 + len(FX)),
+    Passage(doc_id="b.txt", paragraph=3, text=BUDGET, score=0.9, start=50, end=50 + len(BUDGET)),
+]
+
+
+def test_supported_marker_gets_the_verbatim_supporting_sentence() -> None:
+    v = verify("BAE Systems, Leonardo and Rolls-Royce work on the F-X program [1].", PASSAGES)
+    assert v.text == "BAE Systems, Leonardo and Rolls-Royce work on the F-X program [1]."
+    (c,) = v.citations
+    assert (c.n, c.doc_id, c.paragraph) == (1, "a.txt", 10)
+    assert c.quote.startswith("The F-X program") and c.quote in FX
+    assert FX[c.start - 1000 : c.end - 1000] == c.quote
+    assert v.dropped == 0
+
+
+def test_markers_are_renumbered_by_first_appearance() -> None:
+    v = verify(
+        "Japan will spend 2% of GDP on defense by 2027 [2]. Rolls-Royce is involved in F-X. [1]",
+        PASSAGES,
+    )
+    assert v.text == (
+        "Japan will spend 2% of GDP on defense by 2027 [1]. Rolls-Royce is involved in F-X [2]."
+    )
+    assert [(c.n, c.doc_id) for c in v.citations] == [(1, "b.txt"), (2, "a.txt")]
+
+
+def test_unsupported_or_unknown_markers_are_never_shown() -> None:
+    v = verify(
+        "Japan will spend 3% of GDP by 2030 [2]. The moon is made of cheese [1]. "
+        "Rolls-Royce builds engines for F-X [9].",
+        PASSAGES,
+    )
+    assert v.citations == []
+    assert v.dropped == 3
+    assert "[" not in v.text and "cheese" not in v.text and "3%" not in v.text
+
+
+def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
+    v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES)
+    assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."
+    assert [c.doc_id for c in v.citations] == ["b.txt"]
+    assert v.dropped == 1
+
+
+def test_unmarked_sentence_is_cited_only_when_strongly_supported() -> None:
+    v = verify("Japan will raise its defense budget to 2% of GDP by 2027. Japan is nice.", PASSAGES)
+    assert v.text == "Japan will raise its defense budget to 2% of GDP by 2027 [1]. Japan is nice."
+    assert [c.doc_id for c in v.citations] == ["b.txt"]
+
+
+def test_sanitize_strips_html_images_and_script_links() -> None:
+    dirty = (
+        'Hi <img src="http://evil/x.png" onerror="alert(1)"><script>alert(2)</script> '
+        "![tracker](http://evil/p.gif) [click](javascript:alert(3)) [docs](https://example.org)"
+    )
+    assert sanitize(dirty) == "Hi  tracker click [docs](https://example.org)"
