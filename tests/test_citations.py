@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from askdef.citations import verify
+from askdef.citations import sentences_with_markers, verify
 from askdef.sanitize import sanitize
 from askdef.types import Passage
 
@@ -39,6 +39,17 @@ def test_markers_are_renumbered_by_first_appearance() -> None:
     assert [(c.n, c.doc_id) for c in v.citations] == [(1, "b.txt"), (2, "a.txt")]
 
 
+def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    v = verify(
+        "Japan will spend 2% of GDP on defense by 2027. [2] Rolls-Royce is involved in F-X. [1]",
+        PASSAGES,
+    )
+    assert v.dropped == 0
+    assert v.text == (
+        "Japan will spend 2% of GDP on defense by 2027 [1]. Rolls-Royce is involved in F-X [2]."
+    )
+
+
 def test_unsupported_or_unknown_markers_are_never_shown() -> None:
     v = verify(
         "Japan will spend 3% of GDP by 2030 [2]. The moon is made of cheese [1]. "
@@ -69,3 +80,11 @@ def test_sanitize_strips_html_images_and_script_links() -> None:
         "![tracker](http://evil/p.gif) [click](javascript:alert(3)) [docs](https://example.org)"
     )
     assert sanitize(dirty) == "Hi  tracker click [docs](https://example.org)"
+
+
+def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
+    assert sentences_with_markers("It fell [2][3]. It rose. [1] Then [4, 5] it held.") == [
+        ("It fell.", [2, 3]),
+        ("It rose.", [1]),
+        ("Then it held.", [4, 5]),
+    ]

@@ -92,3 +92,36 @@ def test_ask_refuses_an_oversized_question(indexed: AskDef) -> None:
     result = _run("--corpus", s.corpus_dir, "--index", s.index_dir, "ask", "x" * 100_000)
     assert result.returncode == 1
     assert "100,000 characters" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_writes_reports_and_reports_bad_lines(indexed: AskDef, tmp_path: Path) -> None:
+    s = indexed.settings
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "fx", "question": "Which European firms are involved in the F-X program?", '
+        '"answers": ["Rolls-Royce"], "answerable": true, '
+        '"doc": "european-defense-industry-japan-potential.txt", "quote": "The F-X program"}\n'
+        "this is not json\n"
+        '{"id": "wc", "question": "Who won the 2018 FIFA World Cup?", "answers": [], '
+        '"answerable": false}\n'
+    )
+    out = tmp_path / "report"
+    result = _run(
+        "--corpus",
+        s.corpus_dir,
+        "--index",
+        s.index_dir,
+        "eval",
+        questions,
+        "--generator",
+        "extractive",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped line 2:" in result.stderr
+    assert "| refusal_accuracy | 1.000 |" in result.stdout
+    assert "| citation_recall | 1.000 |" in result.stdout
+    assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "report.html"}
+    compared = _run("eval", "--compare", out / "report.json", out / "report.json")
+    assert compared.returncode == 0 and "citation_recall" in compared.stdout

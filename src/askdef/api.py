@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
@@ -15,6 +16,9 @@ from askdef.retrieval import Generation
 from askdef.settings import Settings
 from askdef.store import IndexDir
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
+
+if TYPE_CHECKING:
+    from askdef.evaluation import EvalReport
 
 
 class AskDef:
@@ -118,6 +122,12 @@ class AskDef:
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() always ends with an Answer")
+
+    def evaluate(self, questions: str | Path, *, progress: bool = True, k: int = 5) -> EvalReport:
+        """Score answers and retrieval on a JSONL question set; see ``askdef.evaluation``."""
+        from askdef.evaluation import evaluate
+
+        return evaluate(self, Path(questions), progress=progress, k=k)
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` of ``doc_id`` as indexed (raises ``KeyError`` if unknown)."""

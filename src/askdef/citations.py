@@ -20,7 +20,8 @@ from askdef.types import Citation, Passage
 
 SUPPORT = 0.5
 AUTO_SUPPORT = 0.75
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,23 @@ class Verified:
     dropped: int = 0
 
 
-def _sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
+def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
     """Each sentence of ``text`` with the marker numbers that follow or sit inside it."""
     out: list[tuple[str, list[int]]] = []
     for start, end in sentence_spans(text):
         piece = text[start:end]
-        cited = [int(n) for group in _MARKERS.findall(piece) for n in re.split(r"[,;]", group)]
-        claim = _MARKERS.sub("", piece).strip()
-        if not claim.strip(" .") and out:  # "Sentence. [2]" puts the marker after the stop
-            out[-1][1].extend(cited)
-        elif claim:
-            out.append((claim, cited))
+        leading = _LEADING_MARKERS.match(piece)
+        if leading and out:  # "Sentence. [2] Next one." puts [2] after the stop it belongs to
+            out[-1][1].extend(_numbers_in(leading.group(0)))
+            piece = piece[leading.end() :]
+        claim = MARKERS.sub("", piece).strip()
+        if claim.strip(" ."):
+            out.append((claim, _numbers_in(piece)))
     return out
+
+
+def _numbers_in(text: str) -> list[int]:
+    return [int(n) for group in MARKERS.findall(text) for n in re.split(r"[,;]", group)]
 
 
 def verify(text: str, passages: list[Passage]) -> Verified:
@@ -77,7 +83,7 @@ def verify(text: str, passages: list[Passage]) -> Verified:
     numbering: dict[int, int] = {}  # passage index -> shown marker
     seen_quotes: set[tuple[int, int, int]] = set()
     sentences: list[str] = []
-    for claim, cited in _sentences_with_markers(text):
+    for claim, cited in sentences_with_markers(text):
         supported: list[tuple[int, Support]] = []
         for n in dict.fromkeys(cited):
             support = best_support(claim, passages[n - 1].text) if 1 <= n <= len(passages) else None

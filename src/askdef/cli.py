@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=_ask)
+
+    ev = sub.add_parser("eval", help="score answers against a JSONL question set")
+    ev.add_argument("questions", nargs="?", help="question set (JSONL, see README)")
+    ev.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    ev.add_argument("--out", default="eval-report", help="report folder (default: eval-report)")
+    ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
+    ev.add_argument(
+        "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"
+    )
+    ev.set_defaults(run=_eval)
     return parser
 
 
@@ -110,6 +120,27 @@ def _ask(args: argparse.Namespace) -> int:
             print(f"  [{c.n}] {c.ref}: “{c.quote}”")
     model = f" {answer.model}" if answer.model != answer.generator else ""
     print(f"\n(answered by {answer.generator}{model} in {answer.timings.total:.1f} s)")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from askdef.errors import InputError
+    from askdef.report import compare, metrics_table, write_report
+
+    if args.compare:
+        print(compare(Path(args.compare[0]), Path(args.compare[1])))
+        return 0
+    if not args.questions:
+        raise InputError("Name a question set: `askdef eval eval/questions.jsonl`.")
+    bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
+    report = bot.evaluate(args.questions, k=args.k)
+    for line in report.skipped_lines:
+        print(f"skipped {line}", file=sys.stderr)
+    paths = write_report(report, Path(args.out))
+    print(metrics_table(report.metrics))
+    print(f"\nreport: {paths['html']} ({paths['md']}, {paths['json']})")
     return 0
 
 
