@@ -20,8 +20,14 @@ def _stemmer() -> Any:
 def _tokenize(texts: list[str], return_ids: bool) -> Any:
     import bm25s
 
+    from askdef.text import STOPWORDS
+
     return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=return_ids, show_progress=False
+        texts,
+        stopwords=sorted(STOPWORDS),
+        stemmer=_stemmer(),
+        return_ids=return_ids,
+        show_progress=False,
     )
 
 

@@ -28,7 +28,7 @@ from askdef.errors import (
     IndexMissingError,
 )
 
-FORMAT = 1
+FORMAT = 2  # bump when paragraphs, chunks or BM25 tokens change: old indexes need --rebuild
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DOCS = "docs.json"

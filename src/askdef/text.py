@@ -11,13 +11,15 @@ _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’')\]]*|$)")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]|etc|vs|Mr|Ms|Mrs|Dr|St|No|Inc|Ltd|Co)\.$")
 _WORD = re.compile(r"[\w%$€£¥]+(?:[-'’][\w]+)*")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     (
         "a an and are as at be been but by can could did do does for from had has have how i if "
         "in into is it its itself me more most my no not of on or our out over own so such than "
         "that the their them then there these they this those through to too under up very was "
         "we were what when where which while who whom why will with would you your about also "
-        "any both each few just may might must other same should some only all do"
+        "any both each few just may might must other same should some only all do he she his "
+        "her him its being having doing because until against between during before after "
+        "above below off again further once here whose"
     ).split()
 )
 
@@ -53,7 +55,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 def content_words(text: str) -> set[str]:
     """Stemmed words of ``text`` that carry meaning (stopwords dropped)."""
-    words = [w for w in _WORD.findall(normalize(text)) if w not in _STOPWORDS]
+    words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
     return set(_stemmer().stemWords(words))
 
 
