@@ -88,3 +88,13 @@ def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
         ("It rose.", [1]),
         ("Then it held.", [4, 5]),
     ]
+
+
+def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
+    from askdef.extractive import fits_question_type
+
+    assert not fits_question_type("When did they sign the pact?", "They signed a pact.")
+    assert fits_question_type("When did they sign the pact?", "They signed it in March.")
+    assert not fits_question_type("How many jets were ordered?", "Jets were ordered.")
+    assert fits_question_type("How many jets were ordered?", "They ordered 42 jets.")
+    assert fits_question_type("Who signed the pact?", "Japan signed it.")

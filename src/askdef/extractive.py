@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,26 @@ class _Candidate:
     position: int
     text: str
     score: float
+
+
+_WANTS_NUMBER = re.compile(
+    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number))\b", re.I
+)
+_WANTS_TIME = re.compile(r"^\s*(when|in what year|in which year|what year|which year)\b", re.I)
+_TIME = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|spring|summer|autumn|winter|decade|century)\b",
+    re.I,
+)
+
+
+def fits_question_type(question: str, sentence: str) -> bool:
+    """A "when" question needs a time in the sentence; "how many/much" needs a number."""
+    if _WANTS_TIME.search(question):
+        return bool(_TIME.search(sentence))
+    if _WANTS_NUMBER.search(question):
+        return bool(numbers(sentence))
+    return True
 
 
 def relevance(question: str, passage: Passage, sentence: str, cosine: float) -> float:
@@ -71,6 +92,7 @@ class ExtractiveGenerator:
             _Candidate(i, pos, text, relevance(question, passages[i], text, _dot(query, vector)))
             for (i, pos, text), vector in zip(located, vectors, strict=True)
         ]
+        scored = [c for c in scored if fits_question_type(question, c.text)]
         scored.sort(key=lambda c: -c.score)
         if not scored or scored[0].score < MIN_SCORE:
             return []
