@@ -1,9 +1,9 @@
-# Quickstart: `make run` (set up, index the bundled corpus, start askdef) and `make test`.
+# Quickstart: `make run` (set up, index corpus/, serve the chat on 127.0.0.1:7860) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup run test lint
+.PHONY: setup browser run test lint
 
 setup: $(VENV)/.installed
 
@@ -16,11 +16,18 @@ $(VENV)/.installed: pyproject.toml constraints.txt requirements-local-llm.txt
 	$(PIP) install --no-deps -r requirements-local-llm.txt
 	touch $@
 
-run: setup
-	$(VENV)/bin/askdef index
-	$(VENV)/bin/askdef search "Which European defense companies are exploring partnerships with Japan?"
+# Chromium (Debian's) for the browser test; Playwright drives it, it never downloads a browser.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "note: no chromium and not root: the browser test will be skipped"
 
-test: setup
+# The index is derived data: one built by an older askdef is rebuilt.
+run: setup
+	$(VENV)/bin/askdef index || $(VENV)/bin/askdef index --rebuild
+	$(VENV)/bin/askdef serve
+
+test: setup browser
 	$(VENV)/bin/pytest -q
 
 lint: setup

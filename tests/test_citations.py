@@ -98,3 +98,8 @@ def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
     assert not fits_question_type("How many jets were ordered?", "Jets were ordered.")
     assert fits_question_type("How many jets were ordered?", "They ordered 42 jets.")
     assert fits_question_type("Who signed the pact?", "Japan signed it.")
+
+
+def test_sanitize_drops_reference_style_script_links() -> None:
+    text = "See [this][1] and [that][2].\n\n[1]: javascript:alert(1)\n[2]: https://example.org"
+    assert sanitize(text) == "See [this][1] and [that][2].\n\n\n[2]: https://example.org"

@@ -3,6 +3,7 @@
 from askdef import _offline  # noqa: F401  (sets offline defaults before any model library loads)
 from askdef._version import __version__
 from askdef.api import AskDef
+from askdef.client import Client
 from askdef.errors import AskdefError
 from askdef.settings import Settings
 from askdef.types import (
@@ -21,6 +22,7 @@ __all__ = [
     "AskDef",
     "AskdefError",
     "Citation",
+    "Client",
     "Delta",
     "Fallback",
     "IngestReport",

@@ -130,8 +130,18 @@ class AskDef:
         return evaluate(self, Path(questions), progress=progress, k=k)
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
-        """Paragraph ``n`` of ``doc_id`` as indexed (raises ``KeyError`` if unknown)."""
+        """Paragraph ``n`` (from 1) of ``doc_id`` as indexed; ``KeyError`` if there is none."""
         return self._live_generation().paragraph(doc_id, n)
+
+    def documents(self) -> list[str]:
+        """The ids of the indexed documents, sorted."""
+        return sorted(self._live_generation().docs)
+
+    def document(self, doc_id: str) -> list[Paragraph]:
+        """Every indexed paragraph of ``doc_id`` in order; ``KeyError`` if it is not indexed."""
+        generation = self._live_generation()
+        count = len(generation.docs[doc_id]["paragraphs"])
+        return [generation.paragraph(doc_id, n) for n in range(1, count + 1)]
 
     def _check_question(self, question: str) -> str:
         text = (question or "").strip()

@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"
     )
     ev.set_defaults(run=_eval)
+
+    serve = sub.add_parser("serve", help="serve the web chat and HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -141,6 +147,17 @@ def _eval(args: argparse.Namespace) -> int:
     paths = write_report(report, Path(args.out))
     print(metrics_table(report.metrics))
     print(f"\nreport: {paths['html']} ({paths['md']}, {paths['json']})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from askdef.web import serve
+
+    serve(
+        _bot(args, **({"generator": args.generator} if args.generator else {})),
+        host=args.host,
+        port=args.port,
+    )
     return 0
 
 

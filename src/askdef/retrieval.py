@@ -50,8 +50,12 @@ class Generation:
         )
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
+        """Paragraph ``n`` (from 1) of ``doc_id``; ``KeyError`` when there is none."""
+        paragraphs = self.docs[doc_id]["paragraphs"]
+        if not 1 <= n <= len(paragraphs):
+            raise KeyError(f"{doc_id} has no paragraph {n}")
         doc = self.docs[doc_id]
-        _, section, start, end = doc["paragraphs"][n - 1]
+        _, section, start, end = paragraphs[n - 1]
         return Paragraph(
             doc_id=doc_id, n=n, section=section, text=doc["text"][start:end], start=start, end=end
         )

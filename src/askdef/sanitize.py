@@ -9,6 +9,7 @@ _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.DOTALL)
 _IMAGE = re.compile(r"!\[([^\]]*)\]" + _PAREN)
 _LINK = re.compile(r"\[([^\]]*)\](" + _PAREN + ")")
+_REFERENCE = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:\s*(\S+).*$", re.MULTILINE)  # [1]: url "title"
 _SAFE_SCHEMES = ("http://", "https://", "#")
 
 
@@ -18,7 +19,13 @@ def _keep_safe_link(match: re.Match[str]) -> str:
 
 
 def sanitize(text: str) -> str:
-    """Drop HTML and images; keep only http(s) and in-page links (others keep their text)."""
+    """Drop HTML and images; keep only http(s) and in-page links (others keep their text).
+
+    Reference definitions (``[1]: url``) to other schemes are removed, so ``[x][1]`` stays text.
+    """
     text = _TAG.sub("", _SCRIPT.sub("", text))
+    text = _REFERENCE.sub(
+        lambda m: m.group(0) if m.group(1).lower().startswith(_SAFE_SCHEMES) else "", text
+    )
     text = _IMAGE.sub(lambda m: m.group(1), text)
     return _LINK.sub(_keep_safe_link, text)

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         True, description="Answer extractively when the LLM fails (the answer says so)."
     )
 
+    examples: tuple[str, ...] = Field(
+        (), description="Example questions the web chat offers (JSON list in ASKDEF_EXAMPLES)."
+    )
+
     def index_shape(self) -> dict[str, Any]:
         """The settings an index depends on; an index built with others must be rebuilt."""
         return {
