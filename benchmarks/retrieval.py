@@ -77,16 +77,21 @@ def recall_at_k(ranked: Sequence[str], gold: set[str], k: int = K) -> float:
     return len(gold.intersection(ranked[:k])) / len(gold)
 
 
-def build_askdef(corpus: list[Row], workdir: Path) -> tuple[Search, float, int]:
-    """Write the corpus as text files, ingest it; the search, build seconds and chunk count."""
-    from askdef import AskDef
-
-    corpus_dir = workdir / "corpus"
-    corpus_dir.mkdir()
+def write_corpus(corpus: list[Row], corpus_dir: Path) -> Path:
+    """Each paragraph as ``<id>.txt``: its title (which becomes the section), a blank line, text."""
+    corpus_dir.mkdir(parents=True, exist_ok=True)
     for row in corpus:
         (corpus_dir / f"{row['id']}.txt").write_text(
             f"{row['title']}\n\n{row['text']}\n", encoding="utf-8"
         )
+    return corpus_dir
+
+
+def build_askdef(corpus: list[Row], workdir: Path) -> tuple[Search, float, int]:
+    """Write the corpus as text files, ingest it; the search, build seconds and chunk count."""
+    from askdef import AskDef
+
+    corpus_dir = write_corpus(corpus, workdir / "corpus")
     bot = AskDef(corpus_dir=corpus_dir, index_dir=workdir / "index")
     _ = bot.embedder  # load the model before the clock starts
     started = time.perf_counter()
