@@ -75,6 +75,11 @@ def stream_answer(
     )
 
 
+def looks_like_refusal(text: str) -> bool:
+    """Whether ``text`` says the documents do not hold the answer (in any wording)."""
+    return bool(_REFUSING.search(normalize(text)))
+
+
 def _finish(
     question: str,
     query: str,
@@ -86,7 +91,7 @@ def _finish(
 ) -> Answer:
     verified = verify(sanitize(raw), passages)
     refused = not verified.citations
-    if refused and raw.strip() and not _REFUSING.search(normalize(raw)):
+    if refused and raw.strip() and not looks_like_refusal(raw):
         notices.append(UNVERIFIED)
     return Answer(
         question=question,
