@@ -366,12 +366,14 @@ def create_api(
     @app.get("/api/health", tags=["api"])
     def health() -> JSONResponse:
         """Whether askdef can answer: the index exists and the generator is named."""
-        from askdef.store import IndexDir
+        from askdef.store import open_backend
 
         body: dict[str, Any] = {"status": "ok", "version": __version__}
         body["generator"], body["model"] = generator
         try:
-            IndexDir(bot.settings.index_dir).require_current()
+            index = open_backend(bot.settings)
+            with index.guard():
+                index.require_current()
             body["index"] = True
         except errors.AskdefError as exc:
             body.update(status="error", index=False, error=str(exc))
