@@ -638,12 +638,12 @@ def ensure_index(bot: AskDef, poll: float = 2.0) -> None:
     from askdef.store import open_backend
 
     index = open_backend(bot.settings)
-    announced = False
+    waiting = False
     while True:
         with index.guard():
             if index.current() is not None:
                 return
-        if not announced:
+        if not waiting:
             print(
                 f"askdef: no index in {_where(bot)}; indexing {bot.settings.corpus_dir} "
                 "(first start only)…",
@@ -652,9 +652,9 @@ def ensure_index(bot: AskDef, poll: float = 2.0) -> None:
         try:
             report = bot.ingest(progress=_progress_bar)
         except IndexLockedError as exc:
-            if not announced:
+            if not waiting:
                 print(f"askdef: {exc} Waiting for its index…", file=sys.stderr)
-            announced = True
+                waiting = True
             time.sleep(poll)
             continue
         print(
