@@ -48,6 +48,7 @@ _STATUS: list[tuple[type[errors.AskdefError], int]] = [
     (errors.InputError, 400),
     (errors.IndexMissingError, 503),
     (errors.IndexLockedError, 503),
+    (errors.StoreUnavailableError, 503),
     (errors.StoreError, 500),
     (errors.CorpusError, 500),
     (errors.ModelError, 502),
