@@ -280,6 +280,9 @@ def test_server_down_at_start_then_mid_question_then_back(
     )
     assert cli.returncode == 1 and "cannot be reached" in cli.stderr
     assert "Traceback" not in cli.stderr
+    from askdef.http_api import error_status
+
+    assert error_status(StoreUnavailableError("down")) == 503  # the API says: retry later
 
     server.start()
     try:
