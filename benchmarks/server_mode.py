@@ -15,7 +15,8 @@ then for each mode, in one process with the embedder loaded beforehand:
 - cold open: the first search of a fresh ``AskDef`` (what a new replica pays: manifest, docs,
   chunks, BM25 rebuilt in memory in server mode, loaded from disk in embedded mode);
 - search latency p50 / p95 over the questions, after one untimed warm-up;
-- whether both modes return the same top-10 paragraphs.
+- Recall@10 (gold = the question's ``relevant_ids``) and how often both modes return the same
+  top-10 list and the same top hit.
 
 The Chroma server is started here (``chroma run --path TMP --port FREE``) on the same machine, so
 the numbers show the HTTP and serialisation overhead, not network latency.
@@ -77,7 +78,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_mode(
-    name: str, settings: Any, questions: list[str], corpus_dir: Path, docs: int
+    name: str, settings: Any, questions: list[dict[str, Any]], corpus_dir: Path, docs: int
 ) -> dict[str, Any]:
     from askdef import AskDef
 
@@ -95,15 +96,18 @@ def run_mode(
 
     replica = AskDef(settings=settings)  # a fresh process's view: nothing opened yet
     started = time.perf_counter()
-    replica.search(questions[0], k=K)
+    replica.search(questions[0]["question"], k=K)
     cold_open_s = time.perf_counter() - started
 
-    latencies, results = [], []
+    latencies, results, recall = [], [], []
     for question in questions:
         started = time.perf_counter()
-        passages = replica.search(question, k=K)
+        passages = replica.search(question["question"], k=K)
         latencies.append((time.perf_counter() - started) * 1000)
+        ranked = list(dict.fromkeys(p.doc_id.removesuffix(".txt") for p in passages))
         results.append([p.ref for p in passages])
+        gold = set(question["relevant_ids"])
+        recall.append(len(gold.intersection(ranked[:K])) / len(gold))
     return {
         "mode": name,
         "docs": docs,
@@ -114,6 +118,7 @@ def run_mode(
         "cold_open_s": cold_open_s,
         "search_p50_ms": statistics.median(latencies),
         "search_p95_ms": _percentile(latencies, 0.95),
+        "recall_at_10": statistics.mean(recall),
         "results": results,
     }
 
@@ -130,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = _load(args.data / "corpus.jsonl")[: args.limit_docs]
     keep = {row["id"] for row in corpus}
-    questions = [
-        q["question"] for q in _load(args.data / "questions.jsonl") if set(q["relevant_ids"]) & keep
-    ][: args.limit_questions]
+    questions = [q for q in _load(args.data / "questions.jsonl") if set(q["relevant_ids"]) & keep][
+        : args.limit_questions
+    ]
     rows = []
     with tempfile.TemporaryDirectory(prefix="askdef-bench-") as tmp:
         work = Path(tmp)
@@ -154,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             chroma.terminate()
             chroma.wait()
 
-    same = sum(a == b for a, b in zip(rows[0]["results"], rows[1]["results"], strict=True))
-    print(f"{len(corpus)} paragraphs, {len(questions)} questions; identical top-{K}: "
-          f"{same}/{len(questions)}\n")  # fmt: skip
+    pairs = list(zip(rows[0]["results"], rows[1]["results"], strict=True))
+    same = sum(a == b for a, b in pairs)
+    same_top = sum(a[:1] == b[:1] for a, b in pairs)
+    print(f"{len(corpus)} paragraphs, {len(questions)} questions; identical top-{K} lists: "
+          f"{same}/{len(questions)}, identical top hit: {same_top}/{len(questions)}\n")  # fmt: skip
     print("| metric | " + " | ".join(r["mode"] for r in rows) + " |")
     print("|---|" + "---:|" * len(rows))
     for key, label, fmt in [
@@ -166,12 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         ("cold_open_s", "cold open + first search (s)", "{:.2f}"),
         ("search_p50_ms", "search latency p50 (ms)", "{:.1f}"),
         ("search_p95_ms", "search latency p95 (ms)", "{:.1f}"),
+        ("recall_at_10", "Recall@10", "{:.3f}"),
     ]:
         print(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in rows) + " |")
     if args.out:
         for r in rows:
             r.pop("results")
-        args.out.write_text(json.dumps({"identical_top10": same, "rows": rows}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {"identical_top10": same, "identical_top1": same_top, "rows": rows}, indent=2
+            )
+        )
     return 0
 
 
