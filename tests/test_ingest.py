@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -201,3 +202,81 @@ def test_kill_during_ingest_keeps_previous_index(corpus: Path, tmp_path: Path, e
     big.unlink()
     bot.ingest()  # the lock died with the writer; the leftover generation is cleaned up
     assert [g for g in index.glob("gen-*")] == [live]
+
+
+def _hold_lock(index: Path) -> subprocess.Popen[str]:
+    """Another process holding the embedded index's writer lock (as a running ingest does)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib\nfrom askdef.store import IndexDir\n"
+            "with IndexDir(pathlib.Path(sys.argv[1])).writer_lock():\n"
+            "    print('locked', flush=True)\n    time.sleep(60)\n",
+            str(index),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_second_askdef_index_process_gets_the_lock_message(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    holder = _hold_lock(index)
+    try:
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "askdef.cli",
+                "--corpus",
+                str(corpus),
+                "--index",
+                str(index),
+                "index",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert second.returncode == 1
+    assert "Another askdef process is writing the index" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert not (index / "CURRENT").exists()
+
+
+def test_serve_startup_waits_for_a_writer_instead_of_crashing(
+    corpus: Path, tmp_path: Path, embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from askdef.web import ensure_index
+
+    index = tmp_path / "index"
+    bot = AskDef(corpus_dir=corpus, index_dir=index)
+    # An existing index is served as is: startup never writes, so a writer does not block it.
+    bot.ingest()
+    live = IndexDir(index).require_current()
+    holder = _hold_lock(index)
+    try:
+        ensure_index(bot, poll=0.1)
+        assert IndexDir(index).require_current() == live
+    finally:
+        holder.kill()
+        holder.wait()
+
+    # No index yet and another process is building it: wait with a message, then go on.
+    fresh = tmp_path / "fresh"
+    holder = _hold_lock(fresh)
+    threading.Timer(1.5, holder.kill).start()  # the other writer goes away without publishing
+    try:
+        ensure_index(AskDef(corpus_dir=corpus, index_dir=fresh), poll=0.1)
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert "Another askdef process is writing" in err and "Waiting" in err
+    assert IndexDir(fresh).require_current() is not None

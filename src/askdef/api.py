@@ -14,7 +14,7 @@ from askdef.generation import Generator, make_generator
 from askdef.ingest import ProgressFactory, ingest
 from askdef.retrieval import Generation
 from askdef.settings import Settings
-from askdef.store import IndexDir
+from askdef.store import open_backend
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class AskDef:
         if index_dir is not None:
             update["index_dir"] = Path(index_dir)
         self.settings: Settings = base.model_copy(update=update)
-        self._index = IndexDir(self.settings.index_dir)
+        self._index = open_backend(self.settings)
         self._generation: Generation | None = None
         self._generator = generator
         self._lock = threading.Lock()
@@ -157,10 +157,11 @@ class AskDef:
 
     def _live_generation(self) -> Generation:
         """The live index generation, reopened when a writer has published a new one."""
-        path = self._index.require_current()
+        with self._index.guard():
+            key = self._index.require_current()  # cheap: a file read, or one Chroma get
         with self._lock:
-            if self._generation is None or self._generation.path != path:
-                generation = Generation.open(self._index, path)
+            if self._generation is None or self._generation.key != key:
+                generation = Generation.open(self._index, key)
                 generation.manifest.check_matches(self.settings.index_shape())
                 self._generation = generation
             return self._generation

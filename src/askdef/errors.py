@@ -12,7 +12,8 @@
     │   ├── IndexMissingError
     │   ├── IndexCorruptError
     │   ├── IndexMismatchError
-    │   └── IndexLockedError
+    │   ├── IndexLockedError
+    │   └── StoreUnavailableError
     └── ModelError
         └── GenerationError
 
@@ -72,6 +73,13 @@ class IndexMismatchError(StoreError):
 
 class IndexLockedError(StoreError):
     """Another process is writing the index."""
+
+
+class StoreUnavailableError(StoreError):
+    """The Chroma server named by ``ASKDEF_CHROMA_URL`` cannot be reached (down, or went away).
+
+    Nothing is cached around the failure: the next call after the server is back works.
+    """
 
 
 class ModelError(AskdefError):

@@ -42,6 +42,7 @@ _STATUS: list[tuple[type[errors.AskdefError], int]] = [
     (errors.InputError, 400),
     (errors.IndexMissingError, 503),
     (errors.IndexLockedError, 503),
+    (errors.StoreUnavailableError, 503),
     (errors.StoreError, 500),
     (errors.CorpusError, 500),
     (errors.ModelError, 502),
@@ -178,12 +179,14 @@ def create_api(
     @app.get("/api/health", tags=["api"])
     def health() -> JSONResponse:
         """Whether askdef can answer: the index exists and the generator is named."""
-        from askdef.store import IndexDir
+        from askdef.store import open_backend
 
         body: dict[str, Any] = {"status": "ok", "version": __version__}
         body["generator"], body["model"] = generator
         try:
-            IndexDir(bot.settings.index_dir).require_current()
+            index = open_backend(bot.settings)
+            with index.guard():
+                index.require_current()
             body["index"] = True
         except errors.AskdefError as exc:
             body.update(status="error", index=False, error=str(exc))

@@ -9,12 +9,11 @@ docstore would only be one more thing to keep consistent.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from askdef._version import __version__
 from askdef.chunking import chunk_paragraphs, embed_text, make_splitter
@@ -23,11 +22,11 @@ from askdef.errors import EmptyCorpusError, IndexCorruptError, UnreadableFileErr
 from askdef.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document, sha256_of
 from askdef.paragraphs import split_paragraphs
 from askdef.settings import Settings
-from askdef.sparse import build_bm25
-from askdef.store import IndexDir, Manifest, read_chunks, read_docs, write_chunks
+from askdef.store import Backend, Manifest, open_backend
 from askdef.types import IngestReport, SkippedFile
-from askdef.vectors import add_nodes, delete_documents, open_vector_store
+from askdef.vectors import add_nodes, delete_documents
 
+G = TypeVar("G")
 ProgressFactory = Callable[[int], Callable[[int], None]]
 
 
@@ -89,8 +88,8 @@ def ingest(
 ) -> IngestReport:
     """Bring the index up to date with the corpus; see the module docstring."""
     started = time.perf_counter()
-    index = IndexDir(settings.index_dir)
-    with index.writer_lock():
+    index = open_backend(settings)
+    with index.guard(), index.writer_lock():
         serving = _serving_generation(index, tolerate_damage=rebuild)
         live = None if rebuild else serving
         manifest = index.read_manifest(live) if live else None
@@ -120,7 +119,7 @@ def ingest(
     )
 
 
-def _serving_generation(index: IndexDir, *, tolerate_damage: bool) -> Path | None:
+def _serving_generation(index: Backend[G], *, tolerate_damage: bool) -> G | None:
     try:
         return index.current()
     except IndexCorruptError:
@@ -130,8 +129,8 @@ def _serving_generation(index: IndexDir, *, tolerate_damage: bool) -> Path | Non
 
 
 def _build(
-    index: IndexDir,
-    live: Path | None,
+    index: Backend[G],
+    live: G | None,
     plan: _Plan,
     settings: Settings,
     embedder: Embedder,
@@ -141,23 +140,26 @@ def _build(
     try:
         return _fill(index, gen, live, plan, settings, embedder, progress)
     except BaseException:
-        shutil.rmtree(gen, ignore_errors=True)
+        index.discard(gen)
         raise
 
 
 def _fill(
-    index: IndexDir,
-    gen: Path,
-    live: Path | None,
+    index: Backend[G],
+    gen: G,
+    live: G | None,
     plan: _Plan,
     settings: Settings,
     embedder: Embedder,
     progress: ProgressFactory | None,
 ) -> tuple[int, int]:
-    docs: dict[str, Any] = read_docs(gen) if live else {}
+    # The new generation's vectors start as a copy of the live ones; docs and chunks are read
+    # from the live generation, which the new one copies.
+    docs: dict[str, Any] = index.read_docs(live) if live is not None else {}
     stale = set(plan.removed) | set(plan.updated)
-    chunks = [c for c in read_chunks(gen) if c["doc_id"] not in stale]
-    store = open_vector_store(gen)
+    old = index.read_chunks(live) if live is not None else []
+    chunks = [c for c in old if c["doc_id"] not in stale]
+    store = index.vector_store(gen)
     delete_documents(store, sorted(stale))
     for doc_id in plan.removed:
         docs.pop(doc_id, None)
@@ -190,8 +192,7 @@ def _fill(
             f"The documents in {settings.corpus_dir} hold no paragraphs of text to index; "
             "nothing was changed."
         )
-    write_chunks(gen, chunks)
-    build_bm25([c["text"] for c in chunks], gen / "bm25")
+    index.write_lexical(gen, chunks)
     manifest = Manifest(
         askdef_version=__version__,
         embed_model=settings.embed_model,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from askdef.embedding import Embedder
-from askdef.sparse import bm25_search, load_bm25
-from askdef.store import IndexDir, Manifest, read_chunks, read_docs
+from askdef.sparse import bm25_search
+from askdef.store import Backend, Manifest
 from askdef.types import Paragraph, Passage
-from askdef.vectors import dense_search, open_vector_store
+from askdef.vectors import dense_search
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
@@ -27,27 +27,30 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[st
 class Generation:
     """A loaded, read-only index generation."""
 
-    path: Path
+    key: Any  # the backend's name for it: compared with the live one to notice a new publish
     manifest: Manifest
     docs: dict[str, Any]
     chunk_ids: list[str]
     chunk_paragraph: dict[str, tuple[str, int]]
     bm25: Any
     vectors: Any
+    guard: Callable[[], AbstractContextManager[None]]
 
     @classmethod
-    def open(cls, index: IndexDir, path: Path) -> Generation:
-        manifest = index.read_manifest(path)
-        chunks = read_chunks(path)
-        return cls(
-            path=path,
-            manifest=manifest,
-            docs=read_docs(path),
-            chunk_ids=[c["id"] for c in chunks],
-            chunk_paragraph={c["id"]: (c["doc_id"], c["paragraph"]) for c in chunks},
-            bm25=load_bm25(path / "bm25"),
-            vectors=open_vector_store(path),
-        )
+    def open(cls, index: Backend[Any], key: Any) -> Generation:
+        with index.guard():
+            manifest = index.read_manifest(key)
+            chunks = index.read_chunks(key)
+            return cls(
+                key=key,
+                manifest=manifest,
+                docs=index.read_docs(key),
+                chunk_ids=[c["id"] for c in chunks],
+                chunk_paragraph={c["id"]: (c["doc_id"], c["paragraph"]) for c in chunks},
+                bm25=index.load_bm25(key, chunks),
+                vectors=index.vector_store(key),
+                guard=index.guard,
+            )
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` (from 1) of ``doc_id``; ``KeyError`` when there is none."""
@@ -63,7 +66,9 @@ class Generation:
     def search(
         self, query: str, embedder: Embedder, *, k: int, candidates: int, rrf_k: int
     ) -> list[Passage]:
-        dense = dense_search(self.vectors, embedder.embed_query(query), candidates)
+        embedding = embedder.embed_query(query)
+        with self.guard():  # a Chroma server may have gone away since the generation opened
+            dense = dense_search(self.vectors, embedding, candidates)
         sparse = [
             self.chunk_ids[i]
             for i in bm25_search(self.bm25, query, candidates, len(self.chunk_ids))

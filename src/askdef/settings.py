@@ -18,6 +18,19 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
     index_dir: Path = Field(Path("index"), description="Folder of the derived index.")
+    chroma_url: str = Field(
+        "",
+        description="Chroma server (e.g. http://chroma:8000) holding the index instead of the "
+        "embedded store under index_dir; every replica pointed at it shares one index.",
+    )
+    chroma_token: str = Field(
+        "", description="Token for a Chroma server with token auth (sent as a Bearer token)."
+    )
+    chroma_tenant: str = Field("default_tenant", description="Chroma tenant of the index.")
+    chroma_database: str = Field(
+        "default_database",
+        description="Chroma database of the index; one per askdef deployment sharing a server.",
+    )
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
         description="Sentence-transformers model: the packaged default, or a local model folder.",

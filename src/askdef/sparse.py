@@ -31,13 +31,18 @@ def _tokenize(texts: list[str], return_ids: bool) -> Any:
     )
 
 
-def build_bm25(texts: list[str], folder: Path) -> None:
-    """Index ``texts`` (in chunk order) and save the index to ``folder``."""
+def index_bm25(texts: list[str]) -> bm25s.BM25:
+    """An in-memory BM25 index of ``texts`` (in chunk order)."""
     import bm25s
 
     retriever = bm25s.BM25()
     retriever.index(_tokenize(texts, return_ids=True), show_progress=False)
-    retriever.save(str(folder))
+    return retriever
+
+
+def build_bm25(texts: list[str], folder: Path) -> None:
+    """Index ``texts`` (in chunk order) and save the index to ``folder``."""
+    index_bm25(texts).save(str(folder))
 
 
 def load_bm25(folder: Path) -> bm25s.BM25:

@@ -7,6 +7,9 @@
 
 A writer builds a new generation beside the live one and swaps ``CURRENT`` when it is complete,
 so readers never see a half-written index and a crash leaves the previous one in place.
+
+``Backend`` is what ingest and retrieval need from a store; ``IndexDir`` is the embedded one (the
+default), ``askdef.chroma_server.ServerIndex`` keeps the same generations in a Chroma server.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from askdef.errors import (
     IndexCorruptError,
@@ -27,6 +31,12 @@ from askdef.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
+
+if TYPE_CHECKING:
+    import bm25s
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from askdef.settings import Settings
 
 FORMAT = 2  # bump when paragraphs, chunks or BM25 tokens change: old indexes need --rebuild
 CURRENT = "CURRENT"
@@ -64,6 +74,66 @@ class Manifest:
                 "The index was built with other settings (" + "; ".join(diffs) + "). "
                 f"Rebuild it: {REBUILD_HINT}."
             )
+
+
+G = TypeVar("G")  # how a backend names a generation: a folder, or a Chroma collection's suffix
+
+
+class Backend(Protocol[G]):
+    """A store of immutable index generations with one live pointer and one writer at a time."""
+
+    def current(self) -> G | None:
+        """The live generation, or None before the first ingest."""
+        ...
+
+    def require_current(self) -> G:
+        """The live generation, or ``IndexMissingError`` saying how to build one."""
+        ...
+
+    def read_manifest(self, gen: G) -> Manifest: ...
+
+    def read_docs(self, gen: G) -> dict[str, Any]: ...
+
+    def read_chunks(self, gen: G) -> list[dict[str, Any]]: ...
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Hold the single-writer lock, or raise ``IndexLockedError`` at once."""
+        ...
+
+    def new_generation(self, copy_of: G | None) -> G:
+        """A fresh, unpublished generation whose vectors start as a copy of ``copy_of``'s."""
+        ...
+
+    def vector_store(self, gen: G) -> ChromaVectorStore: ...
+
+    def write_lexical(self, gen: G, chunks: list[dict[str, Any]]) -> None:
+        """Store the generation's chunk list (and whatever BM25 needs to load later)."""
+        ...
+
+    def load_bm25(self, gen: G, chunks: list[dict[str, Any]]) -> bm25s.BM25: ...
+
+    def publish(self, gen: G, manifest: Manifest, docs: dict[str, Any]) -> None:
+        """Finish ``gen`` and make it the live generation in one atomic step."""
+        ...
+
+    def discard(self, gen: G) -> None:
+        """Drop an unpublished generation (a failed build); best effort."""
+        ...
+
+    def remove_stale(self, keep: set[G]) -> None: ...
+
+    def guard(self) -> AbstractContextManager[None]:
+        """Wraps reads at query time, turning a lost connection into a ``StoreError``."""
+        ...
+
+
+def open_backend(settings: Settings) -> Backend[Any]:
+    """The Chroma server when ``settings.chroma_url`` is set, else the embedded ``index_dir``."""
+    if settings.chroma_url:
+        from askdef.chroma_server import ServerIndex
+
+        return ServerIndex(settings)
+    return IndexDir(settings.index_dir)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -160,6 +230,34 @@ class IndexDir:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def read_docs(self, gen: Path) -> dict[str, Any]:
+        return read_docs(gen)
+
+    def read_chunks(self, gen: Path) -> list[dict[str, Any]]:
+        return read_chunks(gen)
+
+    def vector_store(self, gen: Path) -> ChromaVectorStore:
+        from askdef.vectors import open_vector_store
+
+        return open_vector_store(gen)
+
+    def write_lexical(self, gen: Path, chunks: list[dict[str, Any]]) -> None:
+        from askdef.sparse import build_bm25
+
+        write_chunks(gen, chunks)
+        build_bm25([c["text"] for c in chunks], gen / "bm25")
+
+    def load_bm25(self, gen: Path, chunks: list[dict[str, Any]]) -> bm25s.BM25:
+        from askdef.sparse import load_bm25
+
+        return load_bm25(gen / "bm25")
+
+    def discard(self, gen: Path) -> None:
+        shutil.rmtree(gen, ignore_errors=True)
+
+    def guard(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def remove_stale(self, keep: set[Path]) -> None:
         """Delete generations not in ``keep`` (crashed builds, superseded generations)."""

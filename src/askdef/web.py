@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from askdef.chat import answer_turn  # part of this module's API: one turn of the chat
-from askdef.errors import AskdefError, IndexMissingError, InputError
+from askdef.errors import AskdefError, InputError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -103,25 +103,52 @@ def auth_from_env(value: str | None = None) -> Auth | None:
     return user, password
 
 
-def ensure_index(bot: AskDef) -> None:
-    """Build the index first when there is none, so a first start just works."""
-    from askdef.store import IndexDir
+def ensure_index(bot: AskDef, poll: float = 2.0) -> None:
+    """Build the index first when there is none, so a first start just works.
 
-    try:
-        IndexDir(bot.settings.index_dir).require_current()
+    An existing index is served as is (no write at startup, so replicas never contend). When
+    another process is already building the first index, wait for it rather than fail: the
+    writer lock is held, and a second writer would only be refused.
+    """
+    import time
+
+    from askdef.errors import IndexLockedError
+    from askdef.store import open_backend
+
+    index = open_backend(bot.settings)
+    waiting = False
+    while True:
+        with index.guard():
+            if index.current() is not None:
+                return
+        if not waiting:
+            print(
+                f"askdef: no index in {_where(bot)}; indexing {bot.settings.corpus_dir} "
+                "(first start only)…",
+                file=sys.stderr,
+            )
+        try:
+            report = bot.ingest(progress=_progress_bar)
+        except IndexLockedError as exc:
+            if not waiting:
+                print(f"askdef: {exc} Waiting for its index…", file=sys.stderr)
+                waiting = True
+            time.sleep(poll)
+            continue
+        print(
+            f"askdef: indexed {len(report.added)} file(s), {report.chunks} chunks "
+            f"in {report.seconds:.1f} s",
+            file=sys.stderr,
+        )
         return
-    except IndexMissingError:
-        pass
-    print(
-        f"askdef: no index in {bot.settings.index_dir}; indexing {bot.settings.corpus_dir} "
-        "(first start only)…",
-        file=sys.stderr,
-    )
-    report = bot.ingest(progress=_progress_bar)
-    print(
-        f"askdef: indexed {len(report.added)} file(s), {report.chunks} chunks "
-        f"in {report.seconds:.1f} s",
-        file=sys.stderr,
+
+
+def _where(bot: AskDef) -> str:
+    settings = bot.settings
+    return (
+        f"the Chroma server {settings.chroma_url}"
+        if settings.chroma_url
+        else str(settings.index_dir)
     )
 
 
