@@ -12,26 +12,20 @@ import pytest
 
 from askdef import Answer, AskDef, Citation, Passage, Settings
 from askdef.errors import InputError, QuestionTooLongError
-from askdef.evaluation import (
-    EvalReport,
-    EvalRow,
-    Gold,
-    Question,
-    aggregate,
+from askdef.eval_questions import Gold, Question, load_questions
+from askdef.evaluation import EvalReport, EvalRow, aggregate, evaluate, score_row
+from askdef.metrics import (
     answer_coverage,
     citation_recall,
     citation_support,
-    evaluate,
     exact_match,
     f1_score,
     false_refusal_rate,
     hit_at_k,
-    load_questions,
     normalize_answer,
     percentile,
     reciprocal_rank,
     refusal_accuracy,
-    score_row,
     strip_markers,
     supports,
 )

@@ -1,5 +1,7 @@
 """Evaluation: run a question set through askdef and measure its answers, retrieval and citations.
 
+Question set: see ``askdef.eval_questions``; metric functions: ``askdef.metrics``.
+
 Question set: JSONL, one object a line (design §5)::
 
     {"id": str, "question": str, "answers": [str], "answerable": bool, "doc": str?, "quote": str?}
@@ -48,327 +50,35 @@ Checks, per question: answerable ones must be ``answered`` (not refused), reach 
 
 from __future__ import annotations
 
-import json
-import re
-import string
 import sys
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import BaseModel, Field, computed_field
 
 from askdef._version import __version__
-from askdef.citations import MARKERS, SUPPORT, best_support, sentences_with_markers
 from askdef.errors import InputError, ModelError
-from askdef.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document
-from askdef.paragraphs import split_paragraphs
-from askdef.text import normalize
-from askdef.types import Answer, Citation, Paragraph, Passage
+from askdef.types import Answer, Passage
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
     from askdef.settings import Settings
-
-_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-_PUNCTUATION = frozenset(string.punctuation)
-
-
-# --- question set ------------------------------------------------------------------------------
-
-
-class Question(BaseModel):
-    """One row of a question set."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: str
-    question: str = Field(min_length=1)
-    answers: list[str] = Field(default_factory=list)
-    answerable: bool
-    doc: str | None = None
-    quote: str | None = None
-    relevant_ids: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _squad_shapes(cls, data: Any) -> Any:
-        """Accept numeric ids, SQuAD's ``{"text": [...]}`` answers and a missing ``answerable``."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
-            data["id"] = str(data["id"])
-        if isinstance(data.get("answers"), dict) and "text" in data["answers"]:
-            data["answers"] = data["answers"]["text"]
-        if isinstance(data.get("question"), str):
-            data["question"] = data["question"].strip()
-        if "answerable" not in data:
-            data["answerable"] = bool(data.get("answers"))
-        return data
-
-
-def parse_question(line: str) -> Question:
-    """One JSONL line as a ``Question``; ``ValueError`` with a short reason if malformed."""
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    try:
-        return Question.model_validate(data)
-    except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(reasons) from None
-
-
-def load_questions(path: Path) -> tuple[list[Question], list[str]]:
-    """The valid questions of a JSONL file, and a ``line N: why`` message per skipped line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"Question file {path} does not exist: check the path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read question file {path} ({exc}): save it as UTF-8.") from None
-    questions: list[Question] = []
-    skipped: list[str] = []
-    seen: set[str] = set()
-    for number, line in enumerate(text.split("\n"), start=1):  # JSON strings may hold U+2028
-        if not line.strip():
-            continue
-        try:
-            question = parse_question(line)
-        except ValueError as exc:
-            skipped.append(f"line {number}: {exc}")
-            continue
-        if question.id in seen:
-            skipped.append(f"line {number}: duplicate id {question.id!r}")
-            continue
-        seen.add(question.id)
-        questions.append(question)
-    return questions, skipped
-
-
-# --- answer metrics (SQuAD) --------------------------------------------------------------------
-
-
-def strip_markers(text: str) -> str:
-    """``text`` without its ``[n]`` citation markers."""
-    return MARKERS.sub("", text)
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lowercase, drop punctuation and a/an/the, collapse spaces."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(
-        ch for ch in text if ch not in _PUNCTUATION and not unicodedata.category(ch).startswith("P")
-    )
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def _token_f1(prediction: list[str], gold: list[str]) -> float:
-    if not prediction or not gold:
-        return float(prediction == gold)
-    same = sum((Counter(prediction) & Counter(gold)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(prediction), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def exact_match(prediction: str, answers: Sequence[str]) -> float | None:
-    """1.0 when the normalised prediction equals a normalised answer; None without answers."""
-    if not answers:
-        return None
-    guess = normalize_answer(prediction)
-    return max(float(guess == normalize_answer(a)) for a in answers)
-
-
-def f1_score(prediction: str, answers: Sequence[str]) -> float | None:
-    """SQuAD token F1, the best over ``answers``; None without answers."""
-    if not answers:
-        return None
-    tokens = normalize_answer(prediction).split()
-    return max(_token_f1(tokens, normalize_answer(a).split()) for a in answers)
-
-
-def answer_coverage(prediction: str, answers: Sequence[str]) -> float | None:
-    """Share of ``answers`` present as whole words in the prediction (both normalised)."""
-    wanted = [f" {n} " for n in (normalize_answer(a) for a in answers) if n]
-    if not wanted:
-        return None
-    text = f" {normalize_answer(prediction)} "
-    return sum(w in text for w in wanted) / len(wanted)
-
-
-# --- retrieval and citation metrics ------------------------------------------------------------
-
-
-def doc_key(name: str) -> str:
-    """A document name without a corpus file extension: ``a.txt`` and ``a`` are one document."""
-    path = PurePosixPath(name)
-    return str(path.with_suffix("")) if path.suffix.lower() in SUPPORTED_SUFFIXES else name
-
-
-@dataclass(frozen=True)
-class Gold:
-    """Relevant paragraphs: ``(doc, n)`` pairs, and whole documents (any of their paragraphs).
-
-    Document names match with or without a corpus file extension (``a.txt`` is ``a``).
-    """
-
-    paragraphs: frozenset[tuple[str, int]] = frozenset()
-    docs: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, paragraphs: Iterable[tuple[str, int]] = (), docs: Iterable[str] = ()) -> Gold:
-        """Gold from any iterables of pairs and document names."""
-        return cls(frozenset(paragraphs), frozenset(docs))
-
-    def matches(self, doc_id: str, paragraph: int) -> bool:
-        """Whether paragraph ``paragraph`` of ``doc_id`` is gold."""
-        key = doc_key(doc_id)
-        return any(doc_key(d) == key for d in self.docs) or any(
-            n == paragraph and doc_key(d) == key for d, n in self.paragraphs
-        )
-
-    @property
-    def refs(self) -> list[str]:
-        """Human labels: ``doc ¶n``, and ``doc ¶*`` for a whole document."""
-        pairs = [f"{d} ¶{n}" for d, n in sorted(self.paragraphs)]
-        return pairs + [f"{d} ¶*" for d in sorted(self.docs)]
-
-
-def reciprocal_rank(ranked: Sequence[tuple[str, int]], gold: Gold, k: int) -> float:
-    """1/rank of the first gold ``(doc_id, paragraph)`` among the first ``k``, else 0."""
-    for rank, (doc_id, paragraph) in enumerate(ranked[:k], start=1):
-        if gold.matches(doc_id, paragraph):
-            return 1.0 / rank
-    return 0.0
-
-
-def hit_at_k(ranked: Sequence[tuple[str, int]], gold: Gold, k: int) -> bool:
-    """Whether a gold paragraph is among the first ``k``."""
-    return reciprocal_rank(ranked, gold, k) > 0
-
-
-def citation_recall(citations: Sequence[Citation], gold: Gold) -> float:
-    """1.0 when some citation points at a gold paragraph, else 0.0."""
-    return float(any(gold.matches(c.doc_id, c.paragraph) for c in citations))
-
-
-def supports(claim: str, paragraph: str) -> bool:
-    """The verifier's notion: a one- or two-sentence span covers ``SUPPORT`` of the claim."""
-    return best_support(claim, paragraph).score >= SUPPORT
-
-
-def citation_support(answer: Answer) -> tuple[int, int]:
-    """(supported, checked) over the answer's (sentence, marker) pairs; see ``supports``."""
-    texts = {(p.doc_id, p.paragraph): p.text for p in answer.passages}
-    cited = {c.n: (c.doc_id, c.paragraph) for c in answer.citations}
-    supported = checked = 0
-    for claim, markers in sentences_with_markers(answer.text):
-        for n in dict.fromkeys(markers):
-            checked += 1
-            key = cited.get(n)
-            text = texts.get(key, "") if key else ""
-            supported += bool(text) and supports(claim, text)
-    return supported, checked
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) by linear interpolation between closest ranks."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def refusal_accuracy(outcomes: Iterable[tuple[bool, bool]]) -> float | None:
-    """Share of unanswerable questions refused, from ``(answerable, refused)`` pairs."""
-    refused = [r for answerable, r in outcomes if not answerable]
-    return sum(refused) / len(refused) if refused else None
-
-
-def false_refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:
-    """Share of answerable questions refused, from ``(answerable, refused)`` pairs."""
-    refused = [r for answerable, r in outcomes if answerable]
-    return sum(refused) / len(refused) if refused else None
-
-
-# --- gold paragraphs from the corpus -----------------------------------------------------------
-
-
-class CorpusParagraphs:
-    """The corpus's paragraphs as askdef splits them, read lazily, one document at a time."""
-
-    def __init__(self, corpus_dir: Path) -> None:
-        self._dir = corpus_dir
-        self._files: dict[str, Path] | None = None
-        self._cache: dict[str, list[Paragraph]] = {}
-
-    def doc_ids(self) -> list[str]:
-        """Every supported file of the corpus, as doc ids."""
-        return sorted({doc_id_of(p, self._dir) for p in self._index().values()})
-
-    def paragraphs(self, doc: str) -> list[Paragraph] | None:
-        """Paragraphs of ``doc`` (a doc id, with or without extension), None if unknown."""
-        path = self._index().get(doc) or self._index().get(doc_key(doc))
-        if path is None:
-            return None
-        doc_id = doc_id_of(path, self._dir)
-        if doc_id not in self._cache:
-            document = load_document(path, self._dir)
-            self._cache[doc_id] = split_paragraphs(doc_id, document.text)
-        return self._cache[doc_id]
-
-    def _index(self) -> dict[str, Path]:
-        if self._files is None:
-            files = [p for p in corpus_files(self._dir) if p.suffix.lower() in SUPPORTED_SUFFIXES]
-            self._files = {doc_key(doc_id_of(p, self._dir)): p for p in files}
-            self._files.update({doc_id_of(p, self._dir): p for p in files})
-        return self._files
-
-
-def resolve_gold(question: Question, corpus: CorpusParagraphs) -> tuple[Gold | None, list[str]]:
-    """The question's gold paragraphs (None when it names none), and notes on what failed."""
-    if question.relevant_ids:
-        pairs, docs = [], []
-        for rid in question.relevant_ids:
-            doc, _, n = rid.rpartition("#")
-            if doc and n.isdigit():
-                pairs.append((doc, int(n)))
-            else:
-                docs.append(rid)
-        return Gold.of(pairs, docs), []
-    if question.doc is None and question.quote is None:
-        return None, []
-    docs = [question.doc] if question.doc else corpus.doc_ids()
-    found: list[tuple[str, int]] = []
-    for doc in docs:
-        paragraphs = corpus.paragraphs(doc)
-        if paragraphs is None:
-            return None, [f"document {doc!r} is not in the corpus"]
-        if question.quote is None:
-            return Gold.of(docs=[paragraphs[0].doc_id if paragraphs else doc]), []
-        quote = normalize(question.quote)
-        found += [(p.doc_id, p.n) for p in paragraphs if quote in normalize(p.text)]
-    if not found:
-        return None, [f"quote not found in {question.doc or 'the corpus'}: {question.quote!r}"]
-    return Gold.of(found), []
-
-
-# --- rows and the report -----------------------------------------------------------------------
+from askdef.eval_questions import CorpusParagraphs, Gold, Question, load_questions, resolve_gold
+from askdef.metrics import (
+    answer_coverage,
+    citation_recall,
+    citation_support,
+    exact_match,
+    f1_score,
+    false_refusal_rate,
+    hit_at_k,
+    percentile,
+    reciprocal_rank,
+    refusal_accuracy,
+    strip_markers,
+)
 
 
 class EvalRow(BaseModel):
