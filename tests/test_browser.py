@@ -46,7 +46,8 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-FINISHED = r"(document.querySelector('#askdef-chat').innerText.match(/— .+, \d+\.\d s/g) || [])"
+# The chat element is briefly absent while Gradio re-renders (after login): read it null-safely.
+FINISHED = r"(document.querySelector('#askdef-chat')?.innerText.match(/— .+, \d+\.\d s/g) || [])"
 
 
 def expect(locator: Any) -> Any:
