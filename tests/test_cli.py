@@ -18,6 +18,11 @@ def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
     )
 
 
+def _run_on(bot: AskDef, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``askdef`` on the folders of an already indexed ``bot``."""
+    return _run("--corpus", bot.settings.corpus_dir, "--index", bot.settings.index_dir, *args)
+
+
 def test_help_lists_the_commands() -> None:
     result = _run("--help")
     assert result.returncode == 0
@@ -25,12 +30,8 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_search_prints_refs_and_snippets(indexed: AskDef) -> None:
-    s = indexed.settings
-    result = _run(
-        "--corpus",
-        s.corpus_dir,
-        "--index",
-        s.index_dir,
+    result = _run_on(
+        indexed,
         "search",
         "Which firms are involved in the F-X program?",
         "-k",
@@ -70,12 +71,8 @@ def test_index_defaults_to_corpus_and_index_in_the_working_folder(tmp_path: Path
 
 
 def test_ask_prints_the_answer_and_its_sources(indexed: AskDef) -> None:
-    s = indexed.settings
-    result = _run(
-        "--corpus",
-        s.corpus_dir,
-        "--index",
-        s.index_dir,
+    result = _run_on(
+        indexed,
         "ask",
         "--generator",
         "extractive",
@@ -88,14 +85,12 @@ def test_ask_prints_the_answer_and_its_sources(indexed: AskDef) -> None:
 
 
 def test_ask_refuses_an_oversized_question(indexed: AskDef) -> None:
-    s = indexed.settings
-    result = _run("--corpus", s.corpus_dir, "--index", s.index_dir, "ask", "x" * 100_000)
+    result = _run_on(indexed, "ask", "x" * 100_000)
     assert result.returncode == 1
     assert "100,000 characters" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_eval_writes_reports_and_reports_bad_lines(indexed: AskDef, tmp_path: Path) -> None:
-    s = indexed.settings
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         '{"id": "fx", "question": "Which European firms are involved in the F-X program?", '
@@ -106,11 +101,8 @@ def test_eval_writes_reports_and_reports_bad_lines(indexed: AskDef, tmp_path: Pa
         '"answerable": false}\n'
     )
     out = tmp_path / "report"
-    result = _run(
-        "--corpus",
-        s.corpus_dir,
-        "--index",
-        s.index_dir,
+    result = _run_on(
+        indexed,
         "eval",
         questions,
         "--generator",

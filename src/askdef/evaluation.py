@@ -1,21 +1,8 @@
 """Evaluation: run a question set through askdef and measure its answers, retrieval and citations.
 
-Question set: see ``askdef.eval_questions``; metric functions: ``askdef.metrics``.
-
-Question set: JSONL, one object a line (design §5)::
-
-    {"id": str, "question": str, "answers": [str], "answerable": bool, "doc": str?, "quote": str?}
-
-SQuAD-style rows are read too: ``{"id", "question", "answers", "relevant_ids": [...]}``, where a
-relevant id names a document (a corpus file name, with or without its extension: any of its
-paragraphs is gold) or one paragraph as ``doc#n``. ``answers`` may also be SQuAD's
-``{"text": [...]}``, and a row without ``answerable`` is answerable when it has answers. Other
-keys are ignored, blank lines too; a malformed line is reported as ``line N: why`` in
-``EvalReport.skipped_lines`` and the run goes on without it.
-
-The gold paragraph of a row is the paragraph of ``doc`` whose text contains ``quote`` (compared
-with case, whitespace and typographic quotes folded); a ``doc`` without ``quote`` makes all its
-paragraphs gold, a ``quote`` without ``doc`` is looked for in every document.
+Question sets (design §5 JSONL, or SQuAD rows; malformed lines land in
+``EvalReport.skipped_lines``) and gold paragraphs: ``askdef.eval_questions``; metric functions:
+``askdef.metrics``.
 
 Metrics, per question in ``EvalRow`` and aggregated in ``EvalReport.metrics`` (a metric no
 question applies to is left out):
