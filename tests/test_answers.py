@@ -109,8 +109,18 @@ def test_openai_answer_is_verified_and_sources_are_fenced(openai_bot) -> None:
     opening = prompt.split("\n", 1)[0]
     fenced, after = prompt.split(opening.replace("<", "</"), 1)
     assert opening.startswith("<sources-") and len(opening) > len("<sources-") + 8
-    assert all(p.text in fenced for p in answer.passages)
+    assert FX_QUOTE in fenced
+    assert all(f"[{n}]" in fenced for n in range(1, len(answer.passages) + 1))
+    assert len(fenced) < sum(len(p.text) for p in answer.passages)  # their best sentences only
     assert "Question:" not in fenced and "Question:" in after
+
+
+def test_a_model_that_keeps_writing_is_stopped_after_answer_sentences(openai_bot) -> None:
+    rambling = " ".join(f"{FX_QUOTE} [1]." for _ in range(6))
+    bot, _ = openai_bot([("text", rambling)], answer_sentences=2)
+    answer = bot.ask(FX_QUESTION)
+    assert answer.text == f"{FX_QUOTE} [1]. {FX_QUOTE} [1]."
+    assert not answer.notices
 
 
 def test_openai_follow_up_is_condensed_before_retrieval(openai_bot) -> None:

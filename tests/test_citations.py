@@ -61,6 +61,16 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
     assert "[" not in v.text and "cheese" not in v.text and "3%" not in v.text
 
 
+def test_a_name_the_paragraph_never_mentions_is_not_supported() -> None:
+    # most content words match the F-X paragraph, but the fighter it names is not in it
+    v = verify(
+        "The Eurofighter Typhoon is built by BAE Systems, Leonardo and Rolls-Royce [1].", PASSAGES
+    )
+    assert (v.citations, v.dropped, v.text) == ([], 1, "")
+    kept = verify("Contractors such as BAE Systems and Leonardo are involved in F-X [1].", PASSAGES)
+    assert [c.paragraph for c in kept.citations] == [10]
+
+
 def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
     v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES)
     assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."
@@ -91,7 +101,7 @@ def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
 
 
 def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
-    from askdef.extractive import fits_question_type
+    from askdef.relevance import fits_question_type
 
     assert not fits_question_type("When did they sign the pact?", "They signed a pact.")
     assert fits_question_type("When did they sign the pact?", "They signed it in March.")
@@ -103,3 +113,37 @@ def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
 def test_sanitize_drops_reference_style_script_links() -> None:
     text = "See [this][1] and [that][2].\n\n[1]: javascript:alert(1)\n[2]: https://example.org"
     assert sanitize(text) == "See [this][1] and [that][2].\n\n\n[2]: https://example.org"
+
+
+def test_decimals_and_abbreviations_do_not_end_a_sentence() -> None:
+    from askdef.text import sentence_spans
+
+    text = "The budget is 2.5 trillion yen. The U.S. Navy agrees."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The budget is 2.5 trillion yen.",
+        "The U.S. Navy agrees.",
+    ]
+
+
+def test_streamed_answer_stops_after_the_last_allowed_sentence_and_its_markers() -> None:
+    from askdef.generation import first_sentences
+
+    text = "It is 2.5 tons [1]. It rose. [2] It fell [1]. It held [3]."
+    deltas = [text[i : i + 3] for i in range(0, len(text), 3)]  # as a model streams it
+    assert "".join(first_sentences(deltas, 2)).rstrip() == "It is 2.5 tons [1]. It rose. [2]"
+    assert "".join(first_sentences(deltas, 9)) == text
+
+
+def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest() -> None:
+    from askdef.relevance import Scored, focus
+
+    first, second = PASSAGES[0].text, PASSAGES[1].text
+    split = first.index("The F-X")
+    scored = [  # best first, as score_sentences returns them
+        Scored(0, split, len(first), first[split:], 0.9),
+        Scored(1, 0, len(second), second, 0.5),
+        Scored(0, 0, split - 1, first[: split - 1], 0.4),
+    ]
+    assert [p.text for p in focus(PASSAGES, scored, budget=2)] == [first[split:], second]
+    assert [p.text for p in focus(PASSAGES, scored, budget=3)] == [first, second]
+    assert [p.text for p in focus(PASSAGES, scored, budget=1)] == [first[split:], second]

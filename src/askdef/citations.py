@@ -1,8 +1,9 @@
 """Citation verification: every ``[n]`` shown must point at a retrieved paragraph that supports it.
 
-A sentence is *supported* by a paragraph when the paragraph holds every number the sentence
-states and a span of one or two of its sentences covers at least ``SUPPORT`` of the sentence's
-content words (stemmed, stopwords dropped). That span is the citation's verbatim quote.
+A sentence is *supported* by a paragraph when the paragraph holds every number and every name
+(capitalised word after the first) the sentence states, and a span of one or two of its
+sentences covers at least ``SUPPORT`` of the sentence's content words (stemmed, stopwords
+dropped). That span is the citation's verbatim quote.
 Markers that fail are dropped and counted, and a sentence whose every marker failed goes with
 them (it claimed a source that does not back it). A sentence without markers gets a citation
 only when one retrieved paragraph covers it strongly (``AUTO_SUPPORT``): small models forget them.
@@ -15,13 +16,13 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from askdef.text import content_words, numbers, sentence_spans
+from askdef.text import content_words, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
 SUPPORT = 0.5
 AUTO_SUPPORT = 0.75
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ def best_support(claim: str, paragraph: str) -> Support:
     words = content_words(claim)
     if not words or not numbers(claim) <= numbers(paragraph):
         return Support(0.0, 0, 0)
+    if not names(claim) <= content_words(paragraph):
+        return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
     spans = list(sentence_spans(paragraph)) or [(0, len(paragraph))]
     candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
     best = Support(0.0, 0, 0)
@@ -63,7 +66,7 @@ def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
     out: list[tuple[str, list[int]]] = []
     for start, end in sentence_spans(text):
         piece = text[start:end]
-        leading = _LEADING_MARKERS.match(piece)
+        leading = LEADING_MARKERS.match(piece)
         if leading and out:  # "Sentence. [2] Next one." puts [2] after the stop it belongs to
             out[-1][1].extend(_numbers_in(leading.group(0)))
             piece = piece[leading.end() :]

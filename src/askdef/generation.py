@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator as Stream
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from askdef.citations import LEADING_MARKERS, MARKERS
 from askdef.embedding import Embedder
 from askdef.errors import GenerationError, ModelError
 from askdef.extractive import ExtractiveGenerator
 from askdef.prompts import answer_messages, condense_messages
+from askdef.relevance import focus, score_sentences
 from askdef.settings import Settings
+from askdef.text import sentence_spans
 from askdef.types import Passage
 
 
@@ -39,35 +45,75 @@ class Chat(Protocol):
 
     def stream_chat(
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]: ...
+    ) -> Stream[str, None, None]: ...
 
 
 class ChatGenerator:
-    """A generator backed by a chat model, with a per-answer deadline."""
+    """A generator backed by a chat model: it reads the passages' best sentences, writes at
+    most ``answer_sentences`` sentences and is stopped at a per-answer deadline."""
 
-    def __init__(self, name: str, chat: Chat, settings: Settings) -> None:
+    def __init__(self, name: str, chat: Chat, settings: Settings, embedder: Embedder) -> None:
         self.name = name
         self.model = chat.model
         self._chat = chat
         self._settings = settings
+        self._embedder = embedder
 
     def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
-        messages = answer_messages(question, passages, self._settings.answer_sentences)
-        yield from self._bounded(messages, self._settings.max_answer_tokens)
+        scored = score_sentences(self._embedder, question, passages)
+        focused = focus(passages, scored, self._settings.context_sentences)
+        limit = self._settings.answer_sentences
+        messages = answer_messages(question, focused, limit)
+        with contextlib.closing(self._bounded(messages, self._settings.max_answer_tokens)) as raw:
+            yield from first_sentences(raw, limit)
 
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
         text = "".join(self._bounded(condense_messages(question, history), 64)).strip()
         return text.splitlines()[0].strip() if text else question
 
-    def _bounded(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+    def _bounded(self, messages: list[dict[str, str]], max_tokens: int) -> Stream[str, None, None]:
         deadline = time.monotonic() + self._settings.answer_deadline
-        for delta in self._chat.stream_chat(messages, max_tokens=max_tokens):
-            if time.monotonic() > deadline:
-                raise GenerationError(
-                    f"The {self.name} model took longer than {self._settings.answer_deadline:g} s "
-                    "(ASKDEF_ANSWER_DEADLINE)."
-                )
-            yield delta
+        with contextlib.closing(self._chat.stream_chat(messages, max_tokens=max_tokens)) as s:
+            for delta in s:
+                if time.monotonic() > deadline:
+                    raise GenerationError(
+                        f"The {self.name} model took longer than "
+                        f"{self._settings.answer_deadline:g} s (ASKDEF_ANSWER_DEADLINE)."
+                    )
+                yield delta
+
+
+_OPEN_MARKER = re.compile(r"\[[\d,;\s]*$")
+
+
+def first_sentences(deltas: Iterable[str], limit: int) -> Iterator[str]:
+    """The streamed ``deltas`` up to the end of sentence ``limit`` and its markers; reading
+    stops there, so a model that keeps writing is cut off instead of waited for."""
+    text = ""
+    for delta in deltas:
+        sent = len(text)
+        text += delta
+        cut = _start_of_sentence(text, limit + 1)
+        if cut is not None:
+            yield text[sent:cut].rstrip() if cut > sent else ""
+            return
+        yield delta
+
+
+def _start_of_sentence(text: str, n: int) -> int | None:
+    """Where the ``n``-th sentence of ``text`` begins, once it has begun (markers before it
+    belong to the sentence they follow)."""
+    seen = 0
+    for start, end in sentence_spans(text):
+        leading = LEADING_MARKERS.match(text, start, end)
+        body_start = leading.end() if leading else start
+        body = _OPEN_MARKER.sub("", MARKERS.sub("", text[body_start:end]))
+        if not any(c.isalnum() for c in body):
+            continue  # markers only, or one still being written: "[2"
+        seen += 1
+        if seen == n:
+            return body_start
+    return None
 
 
 def openai_configured() -> bool:
@@ -97,9 +143,9 @@ def make_generator(settings: Settings, embedder: Embedder) -> Generator:
             timeout=settings.llm_timeout,
             retries=settings.llm_retries,
         )
-        return ChatGenerator("openai", chat, settings)
+        return ChatGenerator("openai", chat, settings, embedder)
     if choice == "local":
-        return ChatGenerator("local", _local_chat(settings), settings)
+        return ChatGenerator("local", _local_chat(settings), settings, embedder)
     return ExtractiveGenerator(embedder, passages=settings.context_passages)
 
 

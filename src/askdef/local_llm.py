@@ -22,7 +22,7 @@ import queue
 import secrets
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -276,7 +276,7 @@ class LocalChat:
         *,
         max_tokens: int = 512,
         temperature: float = 0.0,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Yield the answer to ``messages`` (OpenAI-style ``role``/``content`` dicts) as text
         pieces while it is written.
 
@@ -297,7 +297,7 @@ class LocalChat:
         }
         return self._generate(request, max_tokens)
 
-    def _generate(self, request: dict[str, Any], max_tokens: int) -> Iterator[str]:
+    def _generate(self, request: dict[str, Any], max_tokens: int) -> Generator[str, None, None]:
         """Run one streamed request on a worker thread and yield its text pieces.
 
         ``handle_chat_completions`` blocks until the answer is done, calling its callback on
@@ -334,6 +334,8 @@ class LocalChat:
             yield from self._read_stream(events, max_tokens)
         finally:
             cancel.set()  # a no-op after a normal end; otherwise stops at the next token
+            # A runtime thread still inside llama.cpp when Python exits aborts the process.
+            worker.join()
 
     def _read_stream(
         self, events: queue.SimpleQueue[tuple[str, Any]], max_tokens: int

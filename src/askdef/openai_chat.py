@@ -7,12 +7,13 @@ that is not an OpenAI stream, a stream cut before its ``finish_reason``) into er
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from askdef.errors import GenerationError
 
 if TYPE_CHECKING:
+    from openai import Stream
     from openai.types.chat import ChatCompletionChunk
 
 
@@ -36,28 +37,32 @@ class OpenAIChat:
 
     def stream_chat(
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Yield text deltas; raise ``GenerationError`` on any fault, said plainly."""
         import openai
 
         finish: str | None = None
         choices_seen = False
         try:
-            stream = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=True,
+            stream = cast(
+                "Stream[ChatCompletionChunk]",
+                self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=True,
+                ),
             )
-            for chunk in cast("Iterator[ChatCompletionChunk]", stream):
-                if not getattr(chunk, "choices", None):
-                    continue
-                choices_seen = True
-                choice = chunk.choices[0]
-                if choice.delta is not None and choice.delta.content:
-                    yield choice.delta.content
-                finish = choice.finish_reason or finish
+            with stream:  # a consumer that stops reading closes the connection
+                for chunk in stream:
+                    if not getattr(chunk, "choices", None):
+                        continue
+                    choices_seen = True
+                    choice = chunk.choices[0]
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+                    finish = choice.finish_reason or finish
         except openai.APITimeoutError as exc:
             raise GenerationError(f"The LLM server at {self._where} timed out.") from exc
         except openai.APIConnectionError as exc:

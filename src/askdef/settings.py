@@ -74,9 +74,17 @@ class Settings(BaseSettings):
         180.0, gt=0, description="Longest one answer may take; then the extractive one is shown."
     )
     max_answer_tokens: int = Field(300, ge=16, description="Most tokens an LLM answer may use.")
-    answer_sentences: int = Field(4, ge=1, description="Most sentences an LLM answer may use.")
+    answer_sentences: int = Field(
+        3, ge=1, description="Most sentences an LLM answer may use; it is stopped after them."
+    )
     context_passages: int = Field(
-        4, ge=1, le=20, description="Retrieved paragraphs given to the generator."
+        5, ge=1, le=20, description="Retrieved paragraphs given to the generator."
+    )
+    context_sentences: int = Field(
+        10,
+        ge=1,
+        description="Sentences of those paragraphs an LLM reads: each paragraph's best one, then "
+        "the best of the rest (prompt length is most of a local model's answer time).",
     )
     fallback: bool = Field(
         True, description="Answer extractively when the LLM fails (the answer says so)."

@@ -31,8 +31,10 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
         if start is None:
             start = match.start()
         piece = text[start : match.end()].rstrip()
-        if _ABBREVIATION.search(piece) and match.end() < len(text):
-            continue  # "U.S." or "e.g." does not end a sentence
+        if match.end() < len(text) and (
+            _ABBREVIATION.search(piece) or not text[match.end()].isspace()
+        ):
+            continue  # "U.S.", "e.g." and "2.5" do not end a sentence
         left = start + len(text[start:]) - len(text[start:].lstrip())
         if piece.strip():
             yield left, start + len(piece)
@@ -57,6 +59,13 @@ def content_words(text: str) -> set[str]:
     """Stemmed words of ``text`` that carry meaning (stopwords dropped)."""
     words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
     return set(_stemmer().stemWords(words))
+
+
+def names(text: str) -> set[str]:
+    """Stemmed capitalised words of the sentence ``text`` after its first word: the names it
+    states (``Eurofighter``, ``Typhoon``), which a paragraph backing it must mention too."""
+    words = _WORD.findall(text)[1:]
+    return content_words(" ".join(w for w in words if w[0].isupper()))
 
 
 def numbers(text: str) -> set[str]:

@@ -1,0 +1,89 @@
+"""How well each sentence of the retrieved passages answers a question.
+
+The extractive generator answers with the best sentences; the LLM generators see only the best
+sentences of each passage, so the small local model reads a third of the text (see ``focus``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from askdef.embedding import Embedder
+from askdef.text import content_words, numbers, sentence_spans
+from askdef.types import Passage
+
+_WANTS_NUMBER = re.compile(
+    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number))\b", re.I
+)
+_WANTS_TIME = re.compile(r"^\s*(when|in what year|in which year|what year|which year)\b", re.I)
+_TIME = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|spring|summer|autumn|winter|decade|century)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One sentence of a passage and how well it answers the question."""
+
+    passage: int  # index into the passages scored
+    start: int  # offsets within the passage text
+    end: int
+    text: str
+    score: float
+
+
+def fits_question_type(question: str, sentence: str) -> bool:
+    """A "when" question needs a time in the sentence; "how many/much" needs a number."""
+    if _WANTS_TIME.search(question):
+        return bool(_TIME.search(sentence))
+    if _WANTS_NUMBER.search(question):
+        return bool(numbers(sentence))
+    return True
+
+
+def relevance(question: str, passage: Passage, sentence: str, cosine: float) -> float:
+    """Half meaning (embedding cosine), half the question's content words in the paragraph."""
+    asked = content_words(question)
+    context = content_words(f"{passage.section or ''} {passage.text}")
+    coverage = len(asked & context) / len(asked) if asked else 0.0
+    return 0.5 * cosine + 0.5 * coverage
+
+
+def score_sentences(embedder: Embedder, question: str, passages: list[Passage]) -> list[Scored]:
+    """Every sentence of ``passages`` with its relevance to ``question``, best first."""
+    located = [
+        (i, a, b, p.text[a:b]) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)
+    ]
+    if not located:
+        return []
+    query = embedder.embed_query(question)
+    vectors = embedder.embed_documents(
+        [f"{passages[i].section or ''}\n{text}" for i, _, _, text in located]
+    )
+    scored = [
+        Scored(i, a, b, text, relevance(question, passages[i], text, _dot(query, vector)))
+        for (i, a, b, text), vector in zip(located, vectors, strict=True)
+    ]
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Passage]:
+    """``passages`` cut down to their best sentences, in reading order: each keeps its best
+    one, and the next best of all fill the rest of ``budget`` sentences."""
+    kept: list[Scored] = []
+    for i in range(len(passages)):
+        kept.extend([s for s in scored if s.passage == i][:1])
+    kept.extend([s for s in scored if s not in kept][: max(0, budget - len(kept))])
+    focused = []
+    for i, p in enumerate(passages):
+        mine = sorted((s for s in kept if s.passage == i), key=lambda s: s.start)
+        text = " ".join(s.text for s in mine) if mine else p.text
+        focused.append(p.model_copy(update={"text": text}))
+    return focused
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
