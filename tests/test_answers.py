@@ -36,7 +36,11 @@ def test_extractive_answer_cites_the_paragraph_with_a_verbatim_quote(indexed: As
 
 @pytest.mark.parametrize(
     "question",
-    ["Who won the 2018 FIFA World Cup?", "What is the recipe for sushi rice?"],
+    [
+        "Who won the 2018 FIFA World Cup?",
+        "What is the recipe for sushi rice?",
+        "What does Japan's Reciprocal Access Agreement with Britain allow?",  # near the topic
+    ],
 )
 def test_extractive_refuses_what_the_documents_do_not_hold(indexed: AskDef, question: str) -> None:
     answer = _bot(indexed, generator="extractive").ask(question)
@@ -139,13 +143,23 @@ def test_openai_follow_up_is_condensed_before_retrieval(openai_bot) -> None:
 
 def test_openai_refusal_is_reported_as_refused(openai_bot) -> None:
     bot, _ = openai_bot([("text", REFUSAL)])
-    answer = bot.ask("Who won the 2018 FIFA World Cup?")
+    answer = bot.ask("Who won the last football world cup?")
     assert answer.refused and answer.text == REFUSAL and answer.notices == []
+
+
+def test_a_question_naming_what_no_passage_mentions_is_refused_without_the_llm(
+    openai_bot,
+) -> None:
+    bot, server = openai_bot([("cite", FX_QUOTE)])
+    answer = bot.ask("Which consortium builds the Eurofighter Typhoon in 2019?")
+    assert answer.refused and answer.text == REFUSAL
+    assert answer.notices == ["The documents found never mention 2019, Eurofighter, Typhoon."]
+    assert server.requests == []
 
 
 def test_uncited_model_answer_is_not_shown(openai_bot) -> None:
     bot, _ = openai_bot([("text", "France won the 2018 World Cup, beating Croatia 4-2.")])
-    answer = bot.ask("Who won the 2018 FIFA World Cup?")
+    answer = bot.ask("Who won the last football world cup?")
     assert answer.refused and "France" not in answer.text
     assert "could not be matched to the documents" in answer.notices[0]
 
@@ -215,5 +229,5 @@ def test_local_generator_answers_cites_and_refuses_despite_injection(
     assert any(c.doc_id == ARTICLE and c.paragraph == 10 for c in answer.citations)
     assert answer.timings.first_token is not None
 
-    refused = bot.ask("Who won the 2018 FIFA World Cup?")
+    refused = bot.ask("Who won the last football world cup?")
     assert refused.refused and refused.text == REFUSAL and refused.generator == "local"

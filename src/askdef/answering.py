@@ -13,6 +13,7 @@ from askdef.citations import verify
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.prompts import REFUSAL
+from askdef.relevance import unmentioned
 from askdef.sanitize import sanitize
 from askdef.text import normalize
 from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
@@ -49,6 +50,20 @@ def stream_answer(
     retrieval = time.perf_counter() - started
 
     used, parts, first_token = generator, [], None
+    missing = unmentioned(query, passages)
+    if missing:
+        notices.append(f"The documents found never mention {', '.join(missing)}.")
+        yield Delta(text=REFUSAL)
+        yield _finish(
+            question,
+            query,
+            REFUSAL,
+            passages,
+            used,
+            notices,
+            Timings(retrieval=retrieval, first_token=None, total=time.perf_counter() - started),
+        )
+        return
     try:
         for delta in generator.answer(query, passages):
             first_token = first_token or time.perf_counter() - started

@@ -39,7 +39,7 @@ def best_support(claim: str, paragraph: str) -> Support:
     words = content_words(claim)
     if not words or not numbers(claim) <= numbers(paragraph):
         return Support(0.0, 0, 0)
-    if not names(claim) <= content_words(paragraph):
+    if not content_words(" ".join(names(claim))) <= content_words(paragraph):
         return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
     spans = list(sentence_spans(paragraph)) or [(0, len(paragraph))]
     candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]

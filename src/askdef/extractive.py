@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from askdef.embedding import Embedder
 from askdef.prompts import REFUSAL
 from askdef.relevance import Scored, fits_question_type, score_sentences
-from askdef.text import numbers
 from askdef.types import Passage
 
 MIN_SCORE = 0.45  # below this the best sentence does not answer the question
@@ -40,8 +39,8 @@ class ExtractiveGenerator:
         return f"{previous[-1]} {question}" if previous else question
 
     def _choose(self, question: str, passages: list[Passage]) -> list[Scored]:
-        if not passages or not numbers(question) <= numbers(" ".join(p.text for p in passages)):
-            return []  # a year or figure the documents never mention
+        if not passages:
+            return []
         scored = [
             s
             for s in score_sentences(self._embedder, question, passages)

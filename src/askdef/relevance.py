@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from askdef.embedding import Embedder
-from askdef.text import content_words, numbers, sentence_spans
+from askdef.text import content_words, names, numbers, sentence_spans
 from askdef.types import Passage
 
 _WANTS_NUMBER = re.compile(
@@ -33,6 +33,16 @@ class Scored:
     end: int
     text: str
     score: float
+
+
+def unmentioned(question: str, passages: list[Passage]) -> list[str]:
+    """Numbers and names of ``question`` that no passage mentions ("2019", "Eurofighter"):
+    the documents cannot answer a question about something they never name."""
+    found = " ".join(f"{p.section or ''} {p.text}" for p in passages)
+    words = content_words(found)
+    missing = numbers(question) - numbers(found)
+    missing |= {name for name in names(question) if not content_words(name) <= words}
+    return sorted(missing)
 
 
 def fits_question_type(question: str, sentence: str) -> bool:

@@ -61,11 +61,10 @@ def content_words(text: str) -> set[str]:
     return set(_stemmer().stemWords(words))
 
 
-def names(text: str) -> set[str]:
-    """Stemmed capitalised words of the sentence ``text`` after its first word: the names it
-    states (``Eurofighter``, ``Typhoon``), which a paragraph backing it must mention too."""
-    words = _WORD.findall(text)[1:]
-    return content_words(" ".join(w for w in words if w[0].isupper()))
+def names(text: str) -> list[str]:
+    """Capitalised words of the sentence ``text`` after its first word: the names it states
+    (``Eurofighter``, ``Typhoon``), which a paragraph backing it must mention too."""
+    return [w for w in _WORD.findall(text)[1:] if w[0].isupper()]
 
 
 def numbers(text: str) -> set[str]:
