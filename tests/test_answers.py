@@ -10,6 +10,7 @@ import pytest
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
 from askdef.errors import GenerationError
 from askdef.prompts import REFUSAL
+from askdef.text import sentence_spans
 from fake_openai import FakeOpenAI
 
 ARTICLE = "european-defense-industry-japan-potential.txt"
@@ -155,6 +156,17 @@ def test_a_question_naming_what_no_passage_mentions_is_refused_without_the_llm(
     assert answer.refused and answer.text == REFUSAL
     assert answer.notices == ["The documents found never mention 2019, Eurofighter, Typhoon."]
     assert server.requests == []
+
+
+def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:
+    question = "Who won the last football world cup?"
+    bot, _ = openai_bot([])
+    top = bot.search(question, k=1)[0]
+    sentence = next(iter(sentence_spans(top.text)))
+    bot, _ = openai_bot([("text", f"{top.text[slice(*sentence)]} [1]")])  # cited right, off topic
+    answer = bot.ask(question)
+    assert answer.refused and answer.text == REFUSAL and answer.citations == []
+    assert "not about this question" in answer.notices[0]
 
 
 def test_uncited_model_answer_is_not_shown(openai_bot) -> None:

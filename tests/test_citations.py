@@ -134,7 +134,9 @@ def test_streamed_answer_stops_after_the_last_allowed_sentence_and_its_markers()
     assert "".join(first_sentences(deltas, 9)) == text
 
 
-def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest() -> None:
+def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest_best_first() -> (
+    None
+):
     from askdef.relevance import Scored, focus
 
     first, second = PASSAGES[0].text, PASSAGES[1].text
@@ -145,5 +147,6 @@ def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest(
         Scored(0, 0, split - 1, first[: split - 1], 0.4),
     ]
     assert [p.text for p in focus(PASSAGES, scored, budget=2)] == [first[split:], second]
-    assert [p.text for p in focus(PASSAGES, scored, budget=3)] == [first, second]
+    best_first = f"{first[split:]} {first[: split - 1]}"
+    assert [p.text for p in focus(PASSAGES, scored, budget=3)] == [best_first, second]
     assert [p.text for p in focus(PASSAGES, scored, budget=1)] == [first[split:], second]

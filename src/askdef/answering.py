@@ -16,13 +16,17 @@ from askdef.prompts import REFUSAL
 from askdef.relevance import unmentioned
 from askdef.sanitize import sanitize
 from askdef.text import normalize
-from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
+from askdef.types import Answer, Citation, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
 _REFUSING = re.compile(
     r"\b(do(es)? not|don't|doesn't|cannot|can't|could not|unable to)\b.{0,40}\b"
     r"(contain|answer|find|provide|mention|include|say|state|know)"
 )
 UNVERIFIED = "The model's answer could not be matched to the documents, so it is not shown."
+OFF_TOPIC = (
+    "The model's answer quoted the documents but not about this question, so it is not shown."
+)
+OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
 
 
 def stream_answer(
@@ -32,8 +36,13 @@ def stream_answer(
     search: Callable[[str], list[Passage]],
     generator: Generator,
     fallback: Generator | None,
+    on_topic: OnTopic | None = None,
 ) -> Iterator[StreamEvent]:
-    """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``."""
+    """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
+
+    ``on_topic(query, citations, passages)`` may reject a verified answer that is about
+    something else; it is then refused with a notice.
+    """
     started = time.perf_counter()
     notices: list[str] = []
     query = question
@@ -62,6 +71,7 @@ def stream_answer(
             used,
             notices,
             Timings(retrieval=retrieval, first_token=None, total=time.perf_counter() - started),
+            on_topic,
         )
         return
     try:
@@ -87,6 +97,7 @@ def stream_answer(
         used,
         notices,
         Timings(retrieval=retrieval, first_token=first_token, total=time.perf_counter() - started),
+        on_topic,
     )
 
 
@@ -103,11 +114,15 @@ def _finish(
     generator: Generator,
     notices: list[str],
     timings: Timings,
+    on_topic: OnTopic | None,
 ) -> Answer:
     verified = verify(sanitize(raw), passages)
     refused = not verified.citations
     if refused and raw.strip() and not looks_like_refusal(raw):
         notices.append(UNVERIFIED)
+    elif not refused and on_topic is not None and not on_topic(query, verified.citations, passages):
+        refused = True
+        notices.append(OFF_TOPIC)
     return Answer(
         question=question,
         text=REFUSAL if refused else verified.text,

@@ -101,6 +101,7 @@ class AskDef:
         """
         text = self._check_question(question)
         from askdef.extractive import ExtractiveGenerator
+        from askdef.relevance import addresses
 
         generator = self.generator
         fallback = (
@@ -114,6 +115,9 @@ class AskDef:
             search=lambda query: self.search(query, k=self.settings.context_passages),
             generator=generator,
             fallback=fallback,
+            on_topic=lambda query, citations, passages: addresses(
+                self.embedder, query, citations, passages
+            ),
         )
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:

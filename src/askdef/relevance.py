@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from askdef.embedding import Embedder
 from askdef.text import content_words, names, numbers, sentence_spans
-from askdef.types import Passage
+from askdef.types import Citation, Passage
+
+MIN_RELEVANCE = 0.2  # an answer whose best quote scores below this is about something else
 
 _WANTS_NUMBER = re.compile(
     r"^\s*(how (many|much|long|far|old)|what (percentage|share|number))\b", re.I
@@ -80,18 +82,36 @@ def score_sentences(embedder: Embedder, question: str, passages: list[Passage]) 
     return sorted(scored, key=lambda s: -s.score)
 
 
+def addresses(
+    embedder: Embedder, question: str, citations: list[Citation], passages: list[Passage]
+) -> bool:
+    """Whether the best of the answer's quotes is about the question at all: a model can cite
+    a real sentence that has nothing to do with what was asked."""
+    by_ref = {(p.doc_id, p.paragraph): p for p in passages}
+    quoted = [(by_ref[c.doc_id, c.paragraph], c.quote) for c in citations]
+    if not quoted:
+        return True
+    query = embedder.embed_query(question)
+    vectors = embedder.embed_documents([f"{p.section or ''}\n{quote}" for p, quote in quoted])
+    best = max(
+        relevance(question, p, quote, _dot(query, vector))
+        for (p, quote), vector in zip(quoted, vectors, strict=True)
+    )
+    return best >= MIN_RELEVANCE
+
+
 def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Passage]:
-    """``passages`` cut down to their best sentences, in reading order: each keeps its best
-    one, and the next best of all fill the rest of ``budget`` sentences."""
+    """``passages`` cut down to their best sentences, best first: each keeps its best one, and
+    the next best of all fill the rest of ``budget`` sentences. Best first because a small
+    model copies from the top of a source; the verifier still checks the whole paragraph."""
     kept: list[Scored] = []
     for i in range(len(passages)):
         kept.extend([s for s in scored if s.passage == i][:1])
     kept.extend([s for s in scored if s not in kept][: max(0, budget - len(kept))])
     focused = []
     for i, p in enumerate(passages):
-        mine = sorted((s for s in kept if s.passage == i), key=lambda s: s.start)
-        text = " ".join(s.text for s in mine) if mine else p.text
-        focused.append(p.model_copy(update={"text": text}))
+        mine = [s.text for s in scored if s.passage == i and s in kept]
+        focused.append(p.model_copy(update={"text": " ".join(mine) if mine else p.text}))
     return focused
 
 
