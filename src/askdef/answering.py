@@ -60,34 +60,25 @@ def stream_answer(
 
     used, parts, first_token = generator, [], None
     missing = unmentioned(query, passages)
-    if missing:
+    if missing:  # no generator can answer it from these passages: do not wait for one
         notices.append(f"The documents found never mention {', '.join(missing)}.")
+        parts = [REFUSAL]
         yield Delta(text=REFUSAL)
-        yield _finish(
-            question,
-            query,
-            REFUSAL,
-            passages,
-            used,
-            notices,
-            Timings(retrieval=retrieval, first_token=None, total=time.perf_counter() - started),
-            on_topic,
-        )
-        return
-    try:
-        for delta in generator.answer(query, passages):
-            first_token = first_token or time.perf_counter() - started
-            parts.append(delta)
-            yield Delta(text=delta)
-    except GenerationError as exc:
-        if fallback is None:
-            raise
-        reason = f"The {generator.name} generator failed ({exc}); this answer is extractive."
-        notices.append(reason)
-        yield Fallback(reason=reason, generator=fallback.name)
-        used, parts = fallback, list(fallback.answer(query, passages))
-        first_token = time.perf_counter() - started
-        yield Delta(text="".join(parts))
+    else:
+        try:
+            for delta in generator.answer(query, passages):
+                first_token = first_token or time.perf_counter() - started
+                parts.append(delta)
+                yield Delta(text=delta)
+        except GenerationError as exc:
+            if fallback is None:
+                raise
+            reason = f"The {generator.name} generator failed ({exc}); this answer is extractive."
+            notices.append(reason)
+            yield Fallback(reason=reason, generator=fallback.name)
+            used, parts = fallback, list(fallback.answer(query, passages))
+            first_token = time.perf_counter() - started
+            yield Delta(text="".join(parts))
 
     yield _finish(
         question,
