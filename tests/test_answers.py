@@ -169,6 +169,33 @@ def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:
     assert "not about this question" in answer.notices[0]
 
 
+def test_an_llm_refusal_of_what_the_documents_hold_is_answered_from_their_sentences(
+    openai_bot,
+) -> None:
+    bot, _ = openai_bot([("text", REFUSAL)])
+    events = list(bot.stream(FX_QUESTION))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and not answer.refused
+    assert answer.generator == "extractive" and "Rolls-Royce" in answer.text
+    assert any(c.paragraph == 10 for c in answer.citations)
+    assert "openai model gave no answer the documents back" in answer.notices[-1]
+    assert [e.generator for e in events if isinstance(e, Fallback)] == ["extractive"]
+
+
+def test_without_fallback_an_llm_refusal_stands(openai_bot) -> None:
+    bot, _ = openai_bot([("text", REFUSAL)], fallback=False)
+    answer = bot.ask(FX_QUESTION)
+    assert answer.refused and answer.generator == "openai"
+
+
+def test_a_how_much_question_answered_without_a_number_is_refused(openai_bot) -> None:
+    partner = "These companies see Japan as a vital partner in defense manufacturing"
+    bot, _ = openai_bot([("cite", partner)], fallback=False)
+    answer = bot.ask("How much do European companies invest in defense manufacturing in Japan?")
+    assert answer.refused and answer.citations == []
+    assert "not about this question" in answer.notices[0]
+
+
 def test_uncited_model_answer_is_not_shown(openai_bot) -> None:
     bot, _ = openai_bot([("text", "France won the 2018 World Cup, beating Croatia 4-2.")])
     answer = bot.ask("Who won the last football world cup?")

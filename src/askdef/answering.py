@@ -26,6 +26,10 @@ UNVERIFIED = "The model's answer could not be matched to the documents, so it is
 OFF_TOPIC = (
     "The model's answer quoted the documents but not about this question, so it is not shown."
 )
+RESCUED = (
+    "The {name} model gave no answer the documents back; "
+    "these are the documents' closest sentences instead."
+)
 OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
 
 
@@ -80,16 +84,23 @@ def stream_answer(
             first_token = time.perf_counter() - started
             yield Delta(text="".join(parts))
 
-    yield _finish(
-        question,
-        query,
-        "".join(parts),
-        passages,
-        used,
-        notices,
-        Timings(retrieval=retrieval, first_token=first_token, total=time.perf_counter() - started),
-        on_topic,
-    )
+    def timings() -> Timings:
+        total = time.perf_counter() - started
+        return Timings(retrieval=retrieval, first_token=first_token, total=total)
+
+    answer = _finish(question, query, "".join(parts), passages, used, notices, timings(), on_topic)
+    if answer.refused and used is generator and fallback is not None and not missing:
+        # A small model refuses or misquotes answers its sources hold; the extractive
+        # generator keeps its own threshold, so it speaks only when a sentence fits.
+        reason = RESCUED.format(name=generator.name)
+        text = "".join(fallback.answer(query, passages))
+        notes = [*answer.notices, reason]
+        rescue = _finish(question, query, text, passages, fallback, notes, timings(), on_topic)
+        if not rescue.refused:
+            yield Fallback(reason=reason, generator=fallback.name)
+            yield Delta(text=text)
+            answer = rescue
+    yield answer
 
 
 def looks_like_refusal(text: str) -> bool:

@@ -97,7 +97,8 @@ class AskDef:
         ``history`` is the conversation so far as ``{"role", "content"}`` messages; a follow-up
         is condensed into a standalone search query. Deltas are the raw text as written; the
         final ``Answer`` holds the verified text and citations that replace it. A ``Fallback``
-        event means the LLM failed and the extractive generator answers instead.
+        event means the extractive generator answers instead: the LLM failed, or gave no
+        answer the documents back while one of their sentences fits the question.
         """
         text = self._check_question(question)
         from askdef.extractive import ExtractiveGenerator

@@ -88,11 +88,13 @@ def addresses(
     embedder: Embedder, question: str, citations: list[Citation], passages: list[Passage]
 ) -> bool:
     """Whether the best of the answer's quotes is about the question at all: a model can cite
-    a real sentence that has nothing to do with what was asked."""
+    a real sentence that has nothing to do with what was asked, or no number for "how much"."""
     by_ref = {(p.doc_id, p.paragraph): p for p in passages}
     quoted = [(by_ref[c.doc_id, c.paragraph], c.quote) for c in citations]
     if not quoted:
         return True
+    if not any(fits_question_type(question, quote) for _, quote in quoted):
+        return False
     query = embedder.embed_query(question)
     vectors = embedder.embed_documents([f"{p.section or ''}\n{quote}" for p, quote in quoted])
     best = max(

@@ -129,7 +129,8 @@ class Delta(_Frozen):
 
 
 class Fallback(_Frozen):
-    """Stream event: the generator failed; text streamed so far is void, another one answers."""
+    """Stream event: text streamed so far is void and another generator answers (the first one
+    failed, or gave no answer the documents back)."""
 
     reason: str
     generator: str
