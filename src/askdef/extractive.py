@@ -9,7 +9,7 @@ from askdef.prompts import REFUSAL
 from askdef.relevance import Scored, fits_question_type, score_sentences
 from askdef.types import Passage
 
-MIN_SCORE = 0.45  # below this the best sentence does not answer the question
+MIN_SCORE = 0.4  # below this the best sentence does not answer the question
 KEEP_RATIO = 0.85  # further sentences must score this close to the best one
 MAX_SENTENCES = 3
 
