@@ -150,3 +150,25 @@ def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest_
     best_first = f"{first[split:]} {first[: split - 1]}"
     assert [p.text for p in focus(PASSAGES, scored, budget=3)] == [best_first, second]
     assert [p.text for p in focus(PASSAGES, scored, budget=1)] == [first[split:], second]
+
+
+class _SameCosine:
+    """An embedder that finds every sentence equally close in meaning to the question."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[0.6, 0.8] for _ in texts]
+
+
+def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_first() -> None:
+    from askdef.relevance import score_sentences
+
+    first = PASSAGES[0].text
+    split = first.index("The F-X")
+    scored = score_sentences(
+        _SameCosine(), "Which fighters will the F-X program replace?", [PASSAGES[0]]
+    )  # type: ignore[arg-type]
+    assert scored[0].text == first[split:]
+    assert scored[0].score > scored[1].score

@@ -87,7 +87,9 @@ class Settings(BaseSettings):
         "the best of the rest (prompt length is most of a local model's answer time).",
     )
     fallback: bool = Field(
-        True, description="Answer extractively when the LLM fails (the answer says so)."
+        True,
+        description="Answer extractively when the LLM fails, or refuses while a retrieved "
+        "sentence fits the question (the answer says so).",
     )
 
     examples: tuple[str, ...] = Field(
