@@ -167,8 +167,7 @@ def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_
 
     first = PASSAGES[0].text
     split = first.index("The F-X")
-    scored = score_sentences(
-        _SameCosine(), "Which fighters will the F-X program replace?", [PASSAGES[0]]
-    )  # type: ignore[arg-type]
+    question = "Which fighters will the F-X program replace?"
+    scored = score_sentences(_SameCosine(), question, [PASSAGES[0]])
     assert scored[0].text == first[split:]
     assert scored[0].score > scored[1].score
