@@ -12,6 +12,7 @@ from askdef.embedding import Embedder, load_embedder
 from askdef.errors import EmptyQuestionError, QuestionTooLongError
 from askdef.generation import Generator, make_generator
 from askdef.ingest import ProgressFactory, ingest
+from askdef.relevance import rerank
 from askdef.retrieval import Generation
 from askdef.settings import Settings
 from askdef.store import open_backend
@@ -71,16 +72,23 @@ class AskDef:
         return ingest(self.settings, lambda: self.embedder, rebuild=rebuild, progress=progress)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
-        """The ``k`` paragraphs that best match ``question``, best first."""
+        """The ``k`` paragraphs that best match ``question``, best first.
+
+        Dense and BM25 results are fused, then the best ``rerank_pool`` of them re-ordered by
+        their best sentence (see ``askdef.relevance.rerank``).
+        """
         query = self._check_question(question)
         generation = self._live_generation()
-        return generation.search(
+        k = k or self.settings.top_k
+        pool = self.settings.rerank_pool
+        found = generation.search(
             query,
             self.embedder,
-            k=k or self.settings.top_k,
+            k=max(k, pool),
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
         )
+        return rerank(self.embedder, query, found)[:k] if pool else found[:k]
 
     @property
     def generator(self) -> Generator:

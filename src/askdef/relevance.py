@@ -1,7 +1,8 @@
 """How well retrieved sentences answer a question, and the checks built on that score.
 
-The extractive generator answers with the best sentences; the LLM generators read only the best
-sentences of each passage (``focus``: about 60% of the words of five passages). Before any
+Search re-orders the fused passages by their best sentence (``rerank``). The extractive
+generator answers with the best sentences; the LLM generators read only the best sentences of
+each passage (``focus``: about 60% of the words of five passages). Before any
 generator runs, a question naming what no passage mentions is refused (``unmentioned``); after,
 an answer whose quotes are not about the question is refused (``addresses``).
 """
@@ -87,6 +88,21 @@ def score_sentences(embedder: Embedder, question: str, passages: list[Passage]) 
         for (i, a, b, text), vector in zip(located, vectors, strict=True)
     ]
     return sorted(scored, key=lambda s: -s.score)
+
+
+def rerank(embedder: Embedder, question: str, passages: list[Passage]) -> list[Passage]:
+    """``passages`` ordered by their best sentence's relevance, which becomes their score.
+
+    Fusion ranks whole paragraphs by shared words and overall meaning; the paragraph holding
+    the one sentence that answers is often third or fourth, and a small model copies from the
+    first source. (Measured over the top 10 fused passages: the gold paragraph is first for
+    87% of SQuAD dev questions instead of 77%, and 89% of the bundled ones instead of 69%.)
+    """
+    best: dict[int, float] = {}
+    for s in score_sentences(embedder, question, passages):
+        best.setdefault(s.passage, s.score)
+    order = sorted(range(len(passages)), key=lambda i: -best.get(i, 0.0))
+    return [passages[i].model_copy(update={"score": best.get(i, 0.0)}) for i in order]
 
 
 def addresses(

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         40, ge=1, description="Chunks each retriever (dense, BM25) hands to fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    rerank_pool: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="Fused passages re-ordered by their best sentence's relevance to the "
+        "question before the best k are returned (0 keeps the fusion order).",
+    )
     max_question_chars: int = Field(
         2000, ge=1, description="Longer questions are refused with a message."
     )

@@ -26,7 +26,8 @@ class Paragraph(_Frozen):
 
 
 class Passage(_Frozen):
-    """A retrieved paragraph with its fused retrieval score (higher is better)."""
+    """A retrieved paragraph with its score (higher is better): its best sentence's relevance
+    to the question, or the fused retrieval score when ``rerank_pool`` is 0."""
 
     doc_id: str
     paragraph: int
