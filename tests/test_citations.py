@@ -171,3 +171,13 @@ def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_
     scored = score_sentences(_SameCosine(), question, [PASSAGES[0]])
     assert scored[0].text == first[split:]
     assert scored[0].score > scored[1].score
+
+
+def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
+    from askdef.relevance import rerank
+
+    question = "What share of GDP will the defense budget reach?"
+    ranked = rerank(_SameCosine(), question, PASSAGES)
+    assert [p.doc_id for p in ranked] == ["b.txt", "a.txt"]
+    assert ranked[0].score > ranked[1].score
+    assert [p.text for p in ranked] == [BUDGET, FX]  # whole paragraphs, as retrieved

@@ -49,6 +49,14 @@ def test_passages_are_distinct_paragraphs_best_first(indexed: AskDef) -> None:
         assert indexed.paragraph(h.doc_id, h.paragraph).text == h.text
 
 
+def test_the_paragraph_whose_sentence_answers_comes_first(indexed: AskDef) -> None:
+    question = "What are Japan's primary security concerns?"
+    fused_only = AskDef(settings=indexed.settings.model_copy(update={"rerank_pool": 0}))
+    answer = "an increasingly assertive China and the unpredictable behavior of North Korea"
+    assert answer not in fused_only.search(question, k=3)[0].text  # fusion ranks it lower
+    assert answer in indexed.search(question, k=3)[0].text
+
+
 @pytest.mark.parametrize("question", ["", "   \n\t"])
 def test_empty_question_is_refused(indexed: AskDef, question: str) -> None:
     with pytest.raises(EmptyQuestionError, match="empty"):
