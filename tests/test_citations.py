@@ -181,3 +181,9 @@ def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
     assert [p.doc_id for p in ranked] == ["b.txt", "a.txt"]
     assert ranked[0].score > ranked[1].score
     assert [p.text for p in ranked] == [BUDGET, FX]  # whole paragraphs, as retrieved
+
+
+def test_a_model_repeating_one_word_cites_nothing() -> None:
+    v = verify("Japan’s budget budget budget rises [2].", PASSAGES)
+    assert (v.text, v.citations, v.dropped) == ("", [], 1)
+    assert verify("The budget rises to 2% of GDP by 2027 [2].", PASSAGES).citations

@@ -3,7 +3,8 @@
 A sentence is *supported* by a paragraph when the paragraph holds every number and every name
 (capitalised word after the first) the sentence states, and a span of one or two of its
 sentences covers at least ``SUPPORT`` of the sentence's content words (stemmed, stopwords
-dropped). That span is the citation's verbatim quote.
+dropped). That span is the citation's verbatim quote. A sentence that repeats one word three
+times in a row ("March March March") is supported by nothing: it is a model stuck in a loop.
 Markers that fail are dropped and counted, and a sentence whose every marker failed goes with
 them (it claimed a source that does not back it). A sentence without markers gets a citation
 only when one retrieved paragraph covers it strongly (``AUTO_SUPPORT``): small models forget them.
@@ -23,6 +24,7 @@ SUPPORT = 0.5
 AUTO_SUPPORT = 0.75
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_STUTTER = re.compile(r"\b(\w+)(?:\W+\1\b){2}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Support:
 def best_support(claim: str, paragraph: str) -> Support:
     """The one- or two-sentence span of ``paragraph`` that best covers ``claim``."""
     words = content_words(claim)
-    if not words or not numbers(claim) <= numbers(paragraph):
+    if not words or _STUTTER.search(claim) or not numbers(claim) <= numbers(paragraph):
         return Support(0.0, 0, 0)
     if not content_words(" ".join(names(claim))) <= content_words(paragraph):
         return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
