@@ -148,14 +148,24 @@ def test_openai_refusal_is_reported_as_refused(openai_bot) -> None:
     assert answer.refused and answer.text == REFUSAL and answer.notices == []
 
 
-def test_a_question_naming_what_no_passage_mentions_is_refused_without_the_llm(
+def test_a_question_naming_what_no_document_mentions_is_refused_without_the_llm(
     openai_bot,
 ) -> None:
     bot, server = openai_bot([("cite", FX_QUOTE)])
     answer = bot.ask("Which consortium builds the Eurofighter Typhoon in 2019?")
     assert answer.refused and answer.text == REFUSAL
-    assert answer.notices == ["The documents found never mention 2019, Eurofighter, Typhoon."]
+    assert answer.notices == ["The documents never mention 2019, Eurofighter, Typhoon."]
     assert server.requests == []
+
+
+def test_a_name_the_corpus_uses_outside_the_passages_found_still_reaches_the_llm(
+    openai_bot,
+) -> None:
+    bot, server = openai_bot([("text", REFUSAL)])
+    answer = bot.ask("What can European firms that build satellites offer Tokyo?")
+    assert not any("Tokyo" in p.text for p in answer.passages)  # the paragraphs found say Japan
+    assert len(server.requests) == 1
+    assert not any("never mention" in notice for notice in answer.notices)
 
 
 def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:

@@ -13,7 +13,7 @@ from askdef.citations import verify
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.prompts import REFUSAL
-from askdef.relevance import unmentioned
+from askdef.relevance import Vocabulary, unmentioned
 from askdef.sanitize import sanitize
 from askdef.text import normalize
 from askdef.types import Answer, Citation, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
@@ -40,9 +40,12 @@ def stream_answer(
     search: Callable[[str], list[Passage]],
     generator: Generator,
     fallback: Generator | None,
+    vocabulary: Vocabulary,
     on_topic: OnTopic | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
+
+    A question naming what ``vocabulary`` (the corpus's) lacks is refused without a generator.
 
     ``on_topic(query, citations, passages)`` may reject a verified answer that is about
     something else; it is then refused with a notice.
@@ -63,9 +66,9 @@ def stream_answer(
     retrieval = time.perf_counter() - started
 
     used, parts, first_token = generator, [], None
-    missing = unmentioned(query, passages)
+    missing = unmentioned(query, vocabulary)
     if missing:  # no generator can answer it from these passages: do not wait for one
-        notices.append(f"The documents found never mention {', '.join(missing)}.")
+        notices.append(f"The documents never mention {', '.join(missing)}.")
         parts = [REFUSAL]
         yield Delta(text=REFUSAL)
     else:

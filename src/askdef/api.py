@@ -124,6 +124,7 @@ class AskDef:
             search=lambda query: self.search(query, k=self.settings.context_passages),
             generator=generator,
             fallback=fallback,
+            vocabulary=self._live_generation().vocabulary,
             on_topic=lambda query, citations, passages: addresses(
                 self.embedder, query, citations, passages
             ),

@@ -2,14 +2,15 @@
 
 Search re-orders the fused passages by their best sentence (``rerank``). The extractive
 generator answers with the best sentences; the LLM generators read only the best sentences of
-each passage (``focus``: about 60% of the words of five passages). Before any
-generator runs, a question naming what no passage mentions is refused (``unmentioned``); after,
-an answer whose quotes are not about the question is refused (``addresses``).
+each passage (``focus``: about 60% of the words of five passages). Before any generator runs,
+a question naming what the corpus never mentions is refused (``unmentioned``); after, an answer
+whose quotes are not about the question is refused (``addresses``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from askdef.embedding import Embedder
@@ -40,13 +41,31 @@ class Scored:
     score: float
 
 
-def unmentioned(question: str, passages: list[Passage]) -> list[str]:
-    """Numbers and names of ``question`` that no passage mentions ("2019", "Eurofighter"):
-    the documents cannot answer a question about something they never name."""
-    found = " ".join(f"{p.section or ''} {p.text}" for p in passages)
-    words = content_words(found)
-    missing = numbers(question) - numbers(found)
-    missing |= {name for name in names(question) if not content_words(name) <= words}
+@dataclass(frozen=True)
+class Vocabulary:
+    """The content words and numbers a corpus holds, to tell what it never mentions."""
+
+    words: frozenset[str]
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Vocabulary:
+        """The vocabulary of ``texts`` (documents, or their sections and paragraphs)."""
+        words: set[str] = set()
+        found: set[str] = set()
+        for text in texts:
+            words |= content_words(text)
+            found |= numbers(text)
+        return cls(frozenset(words), frozenset(found))
+
+
+def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
+    """Numbers and names of ``question`` that the corpus never mentions ("2019",
+    "Eurofighter"): the documents cannot answer a question about something they never name.
+    The whole corpus, not the retrieved passages: "Tokyo" may stand for "Japan" in the ones
+    found and still be a word the documents use."""
+    missing = numbers(question) - vocabulary.numbers
+    missing |= {name for name in names(question) if not content_words(name) <= vocabulary.words}
     return sorted(missing)
 
 

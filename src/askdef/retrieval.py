@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from askdef.embedding import Embedder
+from askdef.relevance import Vocabulary
 from askdef.sparse import bm25_search
 from askdef.store import Backend, Manifest
 from askdef.types import Paragraph, Passage
@@ -51,6 +53,16 @@ class Generation:
                 vectors=index.vector_store(key),
                 guard=index.guard,
             )
+
+    @functools.cached_property
+    def vocabulary(self) -> Vocabulary:
+        """What the indexed paragraphs and their sections mention (built once, on first use)."""
+        return Vocabulary.of(
+            piece
+            for doc in self.docs.values()
+            for _, section, start, end in doc["paragraphs"]
+            for piece in (section or "", doc["text"][start:end])
+        )
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` (from 1) of ``doc_id``; ``KeyError`` when there is none."""
