@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +170,13 @@ def test_packaged_model_reports_a_cut_off_answer(chat: LocalChat) -> None:
     with pytest.raises(GenerationError, match="cut off at 2 tokens"):
         chat.complete(RANCE, max_tokens=2)
     assert "1966" in chat.complete(RANCE, max_tokens=64)  # the model is still usable
+
+
+@pytest.mark.slow
+def test_a_stream_closed_early_stops_the_model_before_returning(chat: LocalChat) -> None:
+    stream = chat.stream_chat(RANCE, max_tokens=64)
+    next(stream)
+    stream.close()  # a reader that stops early, as the answer's sentence limit does
+    # A runtime thread still inside llama.cpp when Python exits aborts the process.
+    assert not any(t.name == "askdef-local-llm" for t in threading.enumerate())
+    assert "1966" in chat.complete(RANCE, max_tokens=64)
