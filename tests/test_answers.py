@@ -168,6 +168,13 @@ def test_a_name_the_corpus_uses_outside_the_passages_found_still_reaches_the_llm
     assert not any("never mention" in notice for notice in answer.notices)
 
 
+def test_a_demonym_of_a_place_the_corpus_names_reaches_the_llm(openai_bot) -> None:
+    bot, server = openai_bot([("text", REFUSAL)])
+    answer = bot.ask("Which East Asian flashpoints are the alliances responding to?")
+    assert len(server.requests) == 1  # "Asian": the documents say "East Asia"
+    assert not any("never mention" in notice for notice in answer.notices)
+
+
 def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:
     question = "Who won the last football world cup?"
     bot, _ = openai_bot([])

@@ -71,6 +71,13 @@ def test_a_name_the_paragraph_never_mentions_is_not_supported() -> None:
     assert [c.paragraph for c in kept.citations] == [10]
 
 
+def test_a_demonym_is_backed_by_the_place_it_names() -> None:
+    # "Japanese" where the paragraph says "Japan": the same name, not a new one
+    v = verify("The Japanese F-X program replaces the F-2 fighters [1].", PASSAGES)
+    assert [c.paragraph for c in v.citations] == [10]
+    assert verify("The Korean F-X program replaces the F-2 fighters [1].", PASSAGES).dropped == 1
+
+
 def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
     v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES)
     assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."

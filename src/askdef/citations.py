@@ -17,7 +17,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from askdef.text import content_words, names, numbers, sentence_spans
+from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
 SUPPORT = 0.5
@@ -41,7 +41,8 @@ def best_support(claim: str, paragraph: str) -> Support:
     words = content_words(claim)
     if not words or _STUTTER.search(claim) or not numbers(claim) <= numbers(paragraph):
         return Support(0.0, 0, 0)
-    if not content_words(" ".join(names(claim))) <= content_words(paragraph):
+    in_paragraph = content_words(paragraph)
+    if not all(mentions(in_paragraph, name) for name in names(claim)):
         return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
     spans = list(sentence_spans(paragraph)) or [(0, len(paragraph))]
     candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from askdef.embedding import Embedder
-from askdef.text import content_words, names, numbers, sentence_spans
+from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
 MIN_RELEVANCE = 0.2  # an answer whose best quote scores below this is about something else
@@ -65,7 +65,7 @@ def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
     The whole corpus, not the retrieved passages: "Tokyo" may stand for "Japan" in the ones
     found and still be a word the documents use."""
     missing = numbers(question) - vocabulary.numbers
-    missing |= {name for name in names(question) if not content_words(name) <= vocabulary.words}
+    missing |= {name for name in names(question) if not mentions(vocabulary.words, name)}
     return sorted(missing)
 
 

@@ -67,6 +67,35 @@ def names(text: str) -> list[str]:
     return [w for w in _WORD.findall(text)[1:] if w[0].isupper()]
 
 
+# A people or language word and the place it comes from: "Asian" / "Asia", "Japanese" / "Japan".
+_DEMONYMS = (
+    ("ese", ("", "a")),
+    ("ian", ("ia", "y", "")),
+    ("ean", ("e", "ea")),
+    ("an", ("a", "")),
+    ("i", ("",)),
+)
+
+
+def name_stems(name: str) -> set[str]:
+    """The stems under which a text may mention the name ``name``: its own, and for a
+    demonym the place's ("Asian" is mentioned where a text says "Asia")."""
+    word = normalize(name)
+    stems = content_words(word)
+    for suffix, places in _DEMONYMS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            stems |= {stem for place in places for stem in content_words(base + place)}
+    return stems
+
+
+def mentions(words: set[str], name: str) -> bool:
+    """Whether a text whose ``content_words`` are ``words`` mentions the name ``name``
+    (always, for a capitalised stopword such as "The")."""
+    stems = name_stems(name)
+    return not stems or not stems.isdisjoint(words)
+
+
 def numbers(text: str) -> set[str]:
     """Numbers written in ``text`` (``2%``, ``2027``, ``1,000``), without separators."""
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
