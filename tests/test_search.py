@@ -73,3 +73,30 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert max(scores, key=scores.__getitem__) == "b"
     assert scores["a"] == pytest.approx(1 / 61)
     assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_the_generator_reuses_the_sentence_vectors_search_computed(
+    indexed: AskDef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from askdef.relevance import score_sentences
+
+    model = indexed.embedder.model
+    embedded: list[str] = []
+    real = type(model).get_text_embedding_batch
+
+    def counting(self: object, texts: list[str], **kwargs: object) -> list[list[float]]:
+        embedded.extend(texts)
+        return real(self, texts, **kwargs)
+
+    monkeypatch.setattr(type(model), "get_text_embedding_batch", counting)
+    question = "Which firms build the engines of the new fighter jet?"
+    passages = indexed.search(question, k=5)  # rerank scores every sentence of the pool
+    searched = len(embedded)
+    scored = score_sentences(indexed.embedder, question, passages)  # as the generator does
+    assert searched > 0 and len(embedded) == searched
+    fresh = real(model, [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]])
+    cached = indexed.embedder.embed_sentences(
+        [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]
+    )
+    # the same vectors (up to the float noise of batching texts of other lengths together)
+    assert all(c == pytest.approx(f, abs=1e-5) for c, f in zip(cached, fresh, strict=True))

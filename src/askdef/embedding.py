@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
 BATCH_SIZE = 64
+CACHE_SIZE = 1024  # texts; one question's sentences are a few dozen
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,12 @@ class Embedder:
     max_tokens: int
     tokenize: Callable[[str], list[str]]
     model: HuggingFaceEmbedding
+    _cache: OrderedDict[tuple[str, str], list[float]] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -40,7 +49,35 @@ class Embedder:
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self.model.get_query_embedding(text)
+        """The question's vector (remembered: search, rerank and the answer checks share it)."""
+        return self._remembered("query", [text], lambda t: [self.model.get_query_embedding(t[0])])[
+            0
+        ]
+
+    def embed_sentences(self, texts: Sequence[str]) -> list[list[float]]:
+        """Like :meth:`embed_documents`, but remembers the last ``CACHE_SIZE`` texts: one
+        question's sentences are scored by search's rerank, the generator and the answer check."""
+        return self._remembered("sentence", texts, self.embed_documents)
+
+    def _remembered(
+        self,
+        kind: str,
+        texts: Sequence[str],
+        embed: Callable[[list[str]], list[list[float]]],
+    ) -> list[list[float]]:
+        keys = [(kind, t) for t in texts]
+        with self._lock:
+            found = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = [k[1] for k in dict.fromkeys(keys) if k not in found]
+        if missing:  # embedded outside the lock: a slow batch must not block other questions
+            found.update(((kind, t), v) for t, v in zip(missing, embed(missing), strict=True))
+        with self._lock:
+            for key in keys:
+                self._cache[key] = found[key]
+                self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return [found[k] for k in keys]
 
 
 def _model_path(name: str) -> Path:

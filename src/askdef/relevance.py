@@ -99,7 +99,7 @@ def score_sentences(embedder: Embedder, question: str, passages: list[Passage]) 
     if not located:
         return []
     query = embedder.embed_query(question)
-    vectors = embedder.embed_documents(
+    vectors = embedder.embed_sentences(
         [f"{passages[i].section or ''}\n{text}" for i, _, _, text in located]
     )
     scored = [
@@ -136,7 +136,7 @@ def addresses(
     if not any(fits_question_type(question, quote) for _, quote in quoted):
         return False
     query = embedder.embed_query(question)
-    vectors = embedder.embed_documents([f"{p.section or ''}\n{quote}" for p, quote in quoted])
+    vectors = embedder.embed_sentences([f"{p.section or ''}\n{quote}" for p, quote in quoted])
     best = max(
         relevance(question, p, quote, _dot(query, vector))
         for (p, quote), vector in zip(quoted, vectors, strict=True)

@@ -6,6 +6,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’')\]]*|$)")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]|etc|vs|Mr|Ms|Mrs|Dr|St|No|Inc|Ltd|Co)\.$")
@@ -89,7 +90,7 @@ def name_stems(name: str) -> set[str]:
     return stems
 
 
-def mentions(words: set[str], name: str) -> bool:
+def mentions(words: AbstractSet[str], name: str) -> bool:
     """Whether a text whose ``content_words`` are ``words`` mentions the name ``name``
     (always, for a capitalised stopword such as "The")."""
     stems = name_stems(name)
