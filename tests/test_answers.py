@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
+from askdef.answering import MISSED
 from askdef.errors import GenerationError
 from askdef.prompts import REFUSAL
 from askdef.text import sentence_spans
@@ -140,6 +141,21 @@ def test_openai_follow_up_is_condensed_before_retrieval(openai_bot) -> None:
     assert answer.query == "Which European firms take part in Japan's F-X program?"
     assert "What is the F-X program?" in server.requests[0]["messages"][-1]["content"]
     assert answer.citations and answer.citations[0].paragraph == 10
+
+
+def test_a_clearly_better_sentence_the_model_left_out_is_added(openai_bot) -> None:
+    # The model quotes a true sentence near the topic that does not say who is involved.
+    near = (
+        "One notable example involved discussions around a next-generation fighter jet program, "
+        "where defense contractors from Japan, the United Kingdom, and Italy are reportedly "
+        "exploring joint development opportunities"
+    )
+    bot, _ = openai_bot([("cite", near)])
+    answer = bot.ask(FX_QUESTION)
+    assert not answer.refused and answer.text.startswith(near)
+    assert "Rolls-Royce" in answer.text and answer.notices == [MISSED]
+    assert [c.paragraph for c in answer.citations][-1] == 10
+    assert FX_QUOTE in answer.citations[-1].quote
 
 
 def test_openai_refusal_is_reported_as_refused(openai_bot) -> None:

@@ -165,7 +165,7 @@ class _SameCosine:
     def embed_query(self, text: str) -> list[float]:
         return [1.0, 0.0]
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+    def embed_sentences(self, texts: list[str]) -> list[list[float]]:
         return [[0.6, 0.8] for _ in texts]
 
 

@@ -93,7 +93,9 @@ def test_the_generator_reuses_the_sentence_vectors_search_computed(
     passages = indexed.search(question, k=5)  # rerank scores every sentence of the pool
     searched = len(embedded)
     scored = score_sentences(indexed.embedder, question, passages)  # as the generator does
-    assert searched > 0 and len(embedded) == searched
+    assert len(embedded) == searched
+    indexed.embedder.embed_sentences(["A sentence nobody scored before."])
+    assert len(embedded) == searched + 1  # the count sees what is embedded
     fresh = real(model, [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]])
     cached = indexed.embedder.embed_sentences(
         [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]

@@ -30,7 +30,9 @@ RESCUED = (
     "The {name} model gave no answer the documents back; "
     "these are the documents' closest sentences instead."
 )
+MISSED = "Added the documents' sentence that best matches the question, which the model left out."
 OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
+Missed = Callable[[str, list[Citation], list[Passage]], str | None]
 
 
 def stream_answer(
@@ -42,13 +44,15 @@ def stream_answer(
     fallback: Generator | None,
     vocabulary: Vocabulary,
     on_topic: OnTopic | None = None,
+    missed: Missed | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
 
     A question naming what ``vocabulary`` (the corpus's) lacks is refused without a generator.
 
     ``on_topic(query, citations, passages)`` may reject a verified answer that is about
-    something else; it is then refused with a notice.
+    something else; it is then refused with a notice. ``missed(query, citations, passages)``
+    may return a cited sentence a generator's verified answer left out; it is appended.
     """
     started = time.perf_counter()
     notices: list[str] = []
@@ -92,6 +96,12 @@ def stream_answer(
         return Timings(retrieval=retrieval, first_token=first_token, total=total)
 
     answer = _finish(question, query, "".join(parts), passages, used, notices, timings(), on_topic)
+    extra = None if answer.refused or missed is None else missed(query, answer.citations, passages)
+    if extra:
+        text = f"{''.join(parts).rstrip()} {extra}"
+        notes = [*answer.notices, MISSED]
+        answer = _finish(question, query, text, passages, used, notes, timings(), on_topic)
+        yield Delta(text=f" {extra}")
     if answer.refused and used is generator and fallback is not None and not missing:
         # A small model refuses or misquotes answers its sources hold; the extractive
         # generator keeps its own threshold, so it speaks only when a sentence fits.

@@ -109,8 +109,8 @@ class AskDef:
         answer the documents back while one of their sentences fits the question.
         """
         text = self._check_question(question)
-        from askdef.extractive import ExtractiveGenerator
-        from askdef.relevance import addresses
+        from askdef.extractive import MIN_SCORE, ExtractiveGenerator
+        from askdef.relevance import addresses, missed_sentence
 
         generator = self.generator
         fallback = (
@@ -127,6 +127,11 @@ class AskDef:
             vocabulary=self._live_generation().vocabulary,
             on_topic=lambda query, citations, passages: addresses(
                 self.embedder, query, citations, passages
+            ),
+            missed=None
+            if generator.name == "extractive"  # it answers with the best sentences already
+            else lambda query, citations, passages: missed_sentence(
+                self.embedder, query, citations, passages, min_score=MIN_SCORE
             ),
         )
 
