@@ -45,6 +45,7 @@ class CitationEngineBot:
         from askdef.store import IndexDir
 
         self.settings = bot.settings
+        self.embedder = bot.embedder
         self._bot = bot
         index_dir = IndexDir(bot.settings.index_dir)
         generation = Generation.open(index_dir, index_dir.require_current())

@@ -258,12 +258,18 @@ class _Generator:
     model: str = "fake-1"
 
 
+class _Embedder:
+    def forget(self) -> None:
+        pass
+
+
 @dataclass
 class _FakeBot:
     """Just what ``evaluate`` uses of ``AskDef``: canned passages and answers, no model."""
 
     settings: Settings
     generator: _Generator = field(default_factory=_Generator)
+    embedder: _Embedder = field(default_factory=_Embedder)
     passage: Passage = field(default_factory=lambda: _passage(11, BUDGET))
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:

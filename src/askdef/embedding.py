@@ -59,6 +59,11 @@ class Embedder:
         question's sentences are scored by search's rerank, the generator and the answer check."""
         return self._remembered("sentence", texts, self.embed_documents)
 
+    def forget(self) -> None:
+        """Drop every remembered vector (the evaluation times each question from cold)."""
+        with self._lock:
+            self._cache.clear()
+
     def _remembered(
         self,
         kind: str,

@@ -27,7 +27,8 @@ question applies to is left out):
 - ``refusal_accuracy``: share of ``answerable: false`` questions refused;
   ``false_refusal_rate``: share of answerable questions refused.
 - ``latency_p50`` / ``latency_p95``: seconds per ``bot.ask`` call; ``search_latency_p50``:
-  seconds per ``bot.search`` call (models are loaded before the clock starts).
+  seconds per ``bot.search`` call (models are loaded before the clock starts; vectors the
+  embedder remembers are forgotten before each call).
 - ``pass_rate``: share of questions passing every check; ``errors``: questions whose ask failed.
 
 Checks, per question: answerable ones must be ``answered`` (not refused), reach full
@@ -239,9 +240,11 @@ def evaluate_question(
     """Search and ask one question, then score it; a failed ask becomes a failed row."""
     gold, notes = resolve_gold(question, corpus)
     try:
+        bot.embedder.forget()  # search and ask each pay for their vectors, as a new question does
         started = time.perf_counter()
         hits = bot.search(question.question, k=k)
         searched = time.perf_counter()
+        bot.embedder.forget()
         answer = bot.ask(question.question)
         answered = time.perf_counter()
     except (InputError, ModelError) as exc:
