@@ -11,14 +11,10 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from askdef.citations import MARKERS, SUPPORT, best_support, sentences_with_markers
-from askdef.types import Answer, Citation
-
-if TYPE_CHECKING:
-    pass
 from askdef.eval_questions import Gold
+from askdef.types import Answer, Citation
 
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
@@ -134,6 +130,3 @@ def false_refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:
     """Share of answerable questions refused, from ``(answerable, refused)`` pairs."""
     refused = [r for answerable, r in outcomes if answerable]
     return sum(refused) / len(refused) if refused else None
-
-
-# --- gold paragraphs from the corpus -----------------------------------------------------------
