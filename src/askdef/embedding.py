@@ -50,14 +50,16 @@ class Embedder:
 
     def embed_query(self, text: str) -> list[float]:
         """The question's vector (remembered: search, rerank and the answer checks share it)."""
-        return self._remembered("query", [text], lambda t: [self.model.get_query_embedding(t[0])])[
-            0
-        ]
+        (vector,) = self._remembered("query", [text], self._embed_queries)
+        return vector
 
     def embed_sentences(self, texts: Sequence[str]) -> list[list[float]]:
         """Like :meth:`embed_documents`, but remembers the last ``CACHE_SIZE`` texts: one
         question's sentences are scored by search's rerank, the generator and the answer check."""
         return self._remembered("sentence", texts, self.embed_documents)
+
+    def _embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return [self.model.get_query_embedding(t) for t in texts]
 
     def forget(self) -> None:
         """Drop every remembered vector (the evaluation times each question from cold)."""
