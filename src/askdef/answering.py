@@ -96,7 +96,9 @@ def stream_answer(
         return Timings(retrieval=retrieval, first_token=first_token, total=total)
 
     answer = _finish(question, query, "".join(parts), passages, used, notices, timings(), on_topic)
-    extra = None if answer.refused or missed is None else missed(query, answer.citations, passages)
+    extra = None
+    if not answer.refused and used is generator and missed is not None:  # not the fallback's
+        extra = missed(query, answer.citations, passages)
     if extra:
         text = f"{''.join(parts).rstrip()} {extra}"
         notes = [*answer.notices, MISSED]
