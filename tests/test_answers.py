@@ -158,6 +158,22 @@ def test_a_clearly_better_sentence_the_model_left_out_is_added(openai_bot) -> No
     assert FX_QUOTE in answer.citations[-1].quote
 
 
+def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -> None:
+    # A two-part question; the model answers only the first part.
+    first = (
+        "It is tempting to interpret Japan’s defense spending surge as primarily prompted by "
+        "regional uncertainties, such as North Korea’s missile tests or maritime disputes"
+    )
+    bot, _ = openai_bot([("cite", first)])
+    answer = bot.ask(
+        "What seems to drive Japan's defense spending surge, and which technologies is "
+        "Tokyo investing in?"
+    )
+    assert not answer.refused and answer.text.startswith(first)
+    assert "Tokyo is investing heavily in advanced technologies" in answer.citations[-1].quote
+    assert answer.notices == [MISSED]
+
+
 def test_openai_refusal_is_reported_as_refused(openai_bot) -> None:
     bot, _ = openai_bot([("text", REFUSAL)])
     answer = bot.ask("Who won the last football world cup?")

@@ -30,7 +30,7 @@ RESCUED = (
     "The {name} model gave no answer the documents back; "
     "these are the documents' closest sentences instead."
 )
-MISSED = "Added the documents' sentence that best matches the question, which the model left out."
+MISSED = "Added a sentence of the documents that answers what the model left out."
 OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
 Missed = Callable[[str, list[Citation], list[Passage]], str | None]
 

@@ -20,6 +20,7 @@ from askdef.types import Citation, Passage
 
 MIN_RELEVANCE = 0.2  # an answer whose best quote scores below this is about something else
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
+MISSED_WORDS = 3  # or how many of the question's words, absent from the quotes, it must add
 
 _WANTS_NUMBER = re.compile(
     r"^\s*(how (many|much|long|far|old)|what (percentage|share|number))\b", re.I
@@ -161,27 +162,42 @@ def missed_sentence(
     *,
     min_score: float,
 ) -> str | None:
-    """The passages' best sentence for ``question`` with its ``[n]`` marker, when the answer's
-    quotes leave it out and it scores ``MISSED_MARGIN`` above the best of them (and at least
-    ``min_score``): a small model often copies a neighbour of the sentence that answers.
-    (Measured on the bundled questions: 6 of 75 answers gain a sentence; the gold paragraph is
-    cited for 92% of them instead of 89%.)"""
+    """A sentence of the passages that the answer's quotes leave out, with its ``[n]`` marker:
+    a small model often copies a neighbour of the sentence that answers, or answers one part of
+    a question. Among sentences scoring at least ``min_score``, it is the best one when it
+    scores ``MISSED_MARGIN`` above the best quote, else the first of the best two that holds
+    ``MISSED_WORDS`` of the question's words that no quote has.
+    (Measured on the bundled questions: the margin adds a sentence to 6 of 75 answers, the gold
+    paragraph then cited for 92% of them instead of 89%; the words add one to 6 more, answer
+    coverage 0.871 instead of 0.847, simulated on saved answers.)"""
     fitting = [
         s
         for s in score_sentences(embedder, question, passages)
-        if fits_question_type(question, s.text)
+        if fits_question_type(question, s.text) and s.score >= min_score
     ]
-    if not fitting or fitting[0].score < min_score:
+    left_out = [s for s in fitting[:2] if not _quoted(s, passages, citations)]
+    if not left_out:
         return None
-    best = fitting[0]
-    p = passages[best.passage]
-    span = (p.start + best.start, p.start + best.end)
-    if any(c.doc_id == p.doc_id and c.start < span[1] and span[0] < c.end for c in citations):
-        return None  # already quoted
-    quoted = quote_relevance(embedder, question, citations, passages)
-    if quoted is not None and best.score < quoted + MISSED_MARGIN:
-        return None
-    return f"{best.text} [{best.passage + 1}]"
+    if left_out[0] is fitting[0]:
+        quoted = quote_relevance(embedder, question, citations, passages)
+        if quoted is None or fitting[0].score >= quoted + MISSED_MARGIN:
+            return _marked(fitting[0])
+    asked = content_words(question)
+    said = set().union(*(content_words(c.quote) for c in citations))
+    for s in left_out:
+        if len(asked & content_words(s.text) - said) >= MISSED_WORDS:
+            return _marked(s)
+    return None
+
+
+def _quoted(s: Scored, passages: list[Passage], citations: list[Citation]) -> bool:
+    p = passages[s.passage]
+    a, b = p.start + s.start, p.start + s.end
+    return any(c.doc_id == p.doc_id and c.start < b and a < c.end for c in citations)
+
+
+def _marked(s: Scored) -> str:
+    return f"{s.text} [{s.passage + 1}]"
 
 
 def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Passage]:
