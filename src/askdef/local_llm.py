@@ -254,6 +254,13 @@ class LocalChat:
         params.verbosity = _LOG_ERRORS_ONLY
         params.api_keys = [secrets.token_urlsafe(32)]
         params.ui = False
+        # Answers copy their sources: drafting the next tokens from an n-gram already in the
+        # prompt (llama.cpp's ngram-simple speculation) answered 13% faster (14 bundled
+        # questions, interleaved with and without it; the outputs matched for 11).
+        ngram = xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE
+        params.speculative.types = [ngram]
+        params.speculative.ngram_simple.size_n = 4  # tokens that must match to draft
+        params.speculative.ngram_simple.size_m = 16  # tokens drafted
         if threads is not None:
             params.cpuparams.n_threads = threads
             params.cpuparams_batch.n_threads = threads
