@@ -174,6 +174,13 @@ def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -
     assert answer.notices == [MISSED]
 
 
+def test_a_refusal_sentence_after_a_cited_answer_is_dropped(openai_bot) -> None:
+    bot, _ = openai_bot([("text", f"{FX_QUOTE} [1]. {REFUSAL}")])
+    answer = bot.ask(FX_QUESTION)
+    assert not answer.refused and REFUSAL not in answer.text
+    assert answer.text.startswith(FX_QUOTE) and answer.text.endswith("[1].")
+
+
 def test_openai_refusal_is_reported_as_refused(openai_bot) -> None:
     bot, _ = openai_bot([("text", REFUSAL)])
     answer = bot.ask("Who won the last football world cup?")

@@ -9,13 +9,13 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
-from askdef.citations import verify
+from askdef.citations import MARKERS, verify
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.prompts import REFUSAL
 from askdef.relevance import Vocabulary, unmentioned
 from askdef.sanitize import sanitize
-from askdef.text import normalize
+from askdef.text import normalize, sentence_spans
 from askdef.types import Answer, Citation, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
 _REFUSING = re.compile(
@@ -123,6 +123,15 @@ def looks_like_refusal(text: str) -> bool:
     return bool(_REFUSING.search(normalize(text)))
 
 
+def _without_refusals(text: str) -> str:
+    """``text`` without its uncited sentences that say the documents lack the answer: beside
+    cited sentences they contradict the answer (a small model often ends with one)."""
+    for a, b in reversed(list(sentence_spans(text))):
+        if not MARKERS.search(text[a:b]) and looks_like_refusal(text[a:b]):
+            text = f"{text[:a].rstrip()} {text[b:].lstrip()}".strip()
+    return text
+
+
 def _finish(
     question: str,
     query: str,
@@ -142,7 +151,7 @@ def _finish(
         notices.append(OFF_TOPIC)
     return Answer(
         question=question,
-        text=REFUSAL if refused else verified.text,
+        text=REFUSAL if refused else _without_refusals(verified.text),
         citations=[] if refused else verified.citations,
         passages=passages,
         refused=refused,
