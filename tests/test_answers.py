@@ -174,6 +174,22 @@ def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -
     assert answer.notices == [MISSED]
 
 
+def test_a_weaker_sentence_that_only_repeats_the_question_is_not_added(openai_bot) -> None:
+    # The neighbour "Joint defense projects frequently mean ..." has the question's words
+    # "joint defense projects" that the quote lacks, but answers less well.
+    quote = (
+        "These ripple effects extend beyond factories, benefiting local communities and, at "
+        "times, leading to cultural and educational exchanges—such as scholarships for "
+        "engineering students who may end up contributing to civilian technologies"
+    )
+    bot, _ = openai_bot([("cite", quote)])
+    answer = bot.ask(
+        "What educational exchanges can the ripple effects of joint defense projects lead to?"
+    )
+    assert not answer.refused and answer.notices == []
+    assert [c.quote for c in answer.citations] == [f"{quote}."]
+
+
 def test_a_refusal_sentence_after_a_cited_answer_is_dropped(openai_bot) -> None:
     bot, _ = openai_bot([("text", f"{FX_QUOTE} [1]. {REFUSAL}")])
     answer = bot.ask(FX_QUESTION)
