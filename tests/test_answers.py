@@ -57,6 +57,13 @@ def test_stream_sends_sources_before_text_and_ends_with_the_answer(indexed: AskD
     assert events[-1].passages == events[0].passages
 
 
+def test_a_which_year_question_gets_its_year_as_the_short_answer(indexed: AskDef) -> None:
+    bot = _bot(indexed, generator="extractive")
+    answer = bot.ask("By which year does Japan plan to spend 2% of GDP on defense?")
+    assert answer.short == "2027" and "2027" in answer.citations[0].quote
+    assert bot.ask(FX_QUESTION).short is None
+
+
 def test_extractive_follow_up_searches_with_the_previous_question(indexed: AskDef) -> None:
     history = [
         {"role": "user", "content": "What is Japan's F-X program?"},

@@ -108,13 +108,43 @@ def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
 
 
 def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
-    from askdef.relevance import fits_question_type
+    from askdef.question_type import fits_question_type
 
     assert not fits_question_type("When did they sign the pact?", "They signed a pact.")
     assert fits_question_type("When did they sign the pact?", "They signed it in March.")
     assert not fits_question_type("How many jets were ordered?", "Jets were ordered.")
     assert fits_question_type("How many jets were ordered?", "They ordered 42 jets.")
     assert fits_question_type("Who signed the pact?", "Japan signed it.")
+
+
+def test_the_short_answer_is_the_time_or_number_asked_for_as_the_quote_writes_it() -> None:
+    from askdef.question_type import short_answer
+
+    deals = "The deals signed in March 2024, and investments leading up to 2027, matter."
+    assert short_answer("When were the deals signed?", "", [deals]) == "March 2024"
+    assert short_answer("Up to which year are investments planned?", "", [deals]) == "2027"
+    assert short_answer("In which year were they signed?", "in 2024 [1]", ["Signed in 2024."]) == (
+        "2024"
+    )
+    assert short_answer("How much did the jets cost?", "", ["The jets cost $5 billion."]) == (
+        "$5 billion"
+    )
+    # the one the answer states, of two equally placed
+    assert short_answer("When was it built?", "in 1999 [1]", ["Built in 1998 or 1999."]) == "1999"
+    # the year the question names is not its answer
+    assert short_answer("How many jets did they buy in 2019?", "", ["In 2019 they bought 42."]) == (
+        "42"
+    )
+
+
+def test_no_short_answer_when_it_would_be_a_guess_or_is_not_asked_for() -> None:
+    from askdef.question_type import short_answer
+
+    assert short_answer("Who signed the deals?", "", ["Japan signed them in March."]) is None
+    assert short_answer("When was it built?", "", ["Built in 1998 or 1999."]) is None
+    assert short_answer("What share of GDP, and by which year?", "", ["2% of GDP by 2027."]) is None
+    assert short_answer("When will it open?", "", ["It may open soon."]) is None  # "may": a verb
+    assert short_answer("When will it open?", "", []) is None
 
 
 def test_sanitize_drops_reference_style_script_links() -> None:

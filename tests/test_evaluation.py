@@ -192,6 +192,18 @@ def test_score_row_checks_an_answerable_question() -> None:
     assert row.passed
 
 
+def test_exact_match_and_f1_score_the_short_answer_when_there_is_one() -> None:
+    budget = _passage(11, BUDGET)
+    question = Question(id="q2", question="By which year?", answers=["2027"], answerable=True)
+    sentence = "Japan will raise its defense budget to 2% of GDP by 2027 [1]."
+    whole = score_row(question, None, [budget], _answer(sentence, [budget]), k=5)
+    short = _answer(sentence, [budget]).model_copy(update={"short": "2027"})
+    scored = score_row(question, None, [budget], short, k=5)
+    assert (whole.exact_match, scored.exact_match, scored.f1) == (0.0, 1.0, 1.0)
+    assert whole.f1 is not None and whole.f1 < 1.0
+    assert scored.short == "2027" and scored.coverage == whole.coverage == 1.0
+
+
 def test_score_row_wants_a_refusal_for_an_unanswerable_question() -> None:
     question = Question(id="u", question="Who won?", answerable=False)
     refused = score_row(question, None, [], _answer(REFUSAL, [], refused=True), k=5)

@@ -340,6 +340,14 @@ def test_chat_turn_shows_sources_before_the_answer_and_keeps_history(bot: AskDef
     assert len(follow[-1].history) == 4
 
 
+def test_a_short_answer_heads_the_chat_answer_and_reaches_the_client(bot: AskDef, url: str) -> None:
+    question = "By which year does Japan plan to spend 2% of GDP on defense?"
+    shown = list(answer_turn(bot, question, [], []))[-1].chat[-1]["content"]
+    assert shown.startswith("**2027**\n\n") and "[[1]]" in shown
+    with Client(url) as remote:
+        assert remote.ask(question).short == "2027"
+
+
 def test_hostile_model_output_is_rendered_inert(indexed: AskDef) -> None:
     s = indexed.settings
     hostile = AskDef(settings=s.model_copy(), generator=HostileGenerator())

@@ -13,6 +13,7 @@ from askdef.citations import MARKERS, verify
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.prompts import REFUSAL
+from askdef.question_type import short_answer
 from askdef.relevance import Vocabulary, unmentioned
 from askdef.sanitize import sanitize
 from askdef.text import normalize, sentence_spans
@@ -149,10 +150,13 @@ def _finish(
     elif not refused and on_topic is not None and not on_topic(query, verified.citations, passages):
         refused = True
         notices.append(OFF_TOPIC)
+    citations = [] if refused else verified.citations
+    text = REFUSAL if refused else _without_refusals(verified.text)
     return Answer(
         question=question,
-        text=REFUSAL if refused else _without_refusals(verified.text),
-        citations=[] if refused else verified.citations,
+        text=text,
+        short=short_answer(query, text, [c.quote for c in sorted(citations, key=lambda c: c.n)]),
+        citations=citations,
         passages=passages,
         refused=refused,
         generator=generator.name,

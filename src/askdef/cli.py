@@ -117,6 +117,8 @@ def _ask(args: argparse.Namespace) -> int:
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
+    if answer.short:
+        print(f"Short answer: {answer.short}\n")
     print(answer.text)
     for note in answer.notices:
         print(f"note: {note}")

@@ -9,8 +9,10 @@ question applies to is left out):
 
 - ``answer_coverage``: share of ``answers`` whose normalised form occurs, as whole words, in the
   normalised answer text; mean over answerable questions.
-- ``exact_match`` / ``f1``: SQuAD v1.1 exact match and token F1 of the answer text (citation
-  markers removed) against each of ``answers``, the best kept; mean over answerable questions.
+- ``exact_match`` / ``f1``: SQuAD v1.1 exact match and token F1 of the short answer
+  (``Answer.short``, for a question asking for a time or a number) or else the answer text
+  (citation markers removed) against each of ``answers``, the best kept; mean over answerable
+  questions.
   Normalisation: lowercase, punctuation dropped, articles a/an/the dropped, spaces collapsed.
 - ``hit@k`` / ``mrr``: whether a gold paragraph is among ``bot.search(question, k=k)``, and
   1/rank of the first one (0 when none is); mean over questions with a gold paragraph.
@@ -77,6 +79,7 @@ class EvalRow(BaseModel):
     answerable: bool
     answers: list[str] = Field(default_factory=list)
     answer: str = ""
+    short: str | None = Field(default=None, description="Answer.short, when there is one.")
     citations: list[str] = Field(default_factory=list, description="Cited paragraphs, as refs.")
     refused: bool = False
     generator: str = ""
@@ -153,6 +156,7 @@ def score_row(
 ) -> EvalRow:
     """Every metric and check of one answered question."""
     text = strip_markers(answer.text)
+    prediction = answer.short or text
     ranked = [(p.doc_id, p.paragraph) for p in hits]
     supported, checked = citation_support(answer)
     answerable = question.answerable
@@ -162,13 +166,14 @@ def score_row(
         answerable=answerable,
         answers=question.answers,
         answer=answer.text,
+        short=answer.short,
         citations=list(dict.fromkeys(c.ref for c in answer.citations)),
         refused=answer.refused,
         generator=answer.generator,
         gold=gold.refs if gold else [],
         retrieved=[p.ref for p in hits],
-        exact_match=exact_match(text, question.answers) if answerable else None,
-        f1=f1_score(text, question.answers) if answerable else None,
+        exact_match=exact_match(prediction, question.answers) if answerable else None,
+        f1=f1_score(prediction, question.answers) if answerable else None,
         coverage=answer_coverage(text, question.answers) if answerable else None,
         hit=hit_at_k(ranked, gold, k) if gold else None,
         reciprocal_rank=reciprocal_rank(ranked, gold, k) if gold else None,

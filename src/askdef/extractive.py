@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from askdef.embedding import Embedder
 from askdef.prompts import REFUSAL
-from askdef.relevance import Scored, fits_question_type, score_sentences
+from askdef.question_type import fits_question_type
+from askdef.relevance import Scored, score_sentences
 from askdef.types import Passage
 
 MIN_SCORE = 0.4  # below this the best sentence does not answer the question

@@ -10,27 +10,17 @@ left out a clearly better sentence gets it added (``missed_sentence``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from askdef.embedding import Embedder
+from askdef.question_type import fits_question_type
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
 MIN_RELEVANCE = 0.2  # an answer whose best quote scores below this is about something else
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
 MISSED_WORDS = 3  # or how many of the question's words, absent from the quotes, it must add
-
-_WANTS_NUMBER = re.compile(
-    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number))\b", re.I
-)
-_WANTS_TIME = re.compile(r"^\s*(when|in what year|in which year|what year|which year)\b", re.I)
-_TIME = re.compile(
-    r"\b(1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|spring|summer|autumn|winter|decade|century)\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -70,15 +60,6 @@ def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
     missing = numbers(question) - vocabulary.numbers
     missing |= {name for name in names(question) if not mentions(vocabulary.words, name)}
     return sorted(missing)
-
-
-def fits_question_type(question: str, sentence: str) -> bool:
-    """A "when" question needs a time in the sentence; "how many/much" needs a number."""
-    if _WANTS_TIME.search(question):
-        return bool(_TIME.search(sentence))
-    if _WANTS_NUMBER.search(question):
-        return bool(numbers(sentence))
-    return True
 
 
 def relevance(question: str, passage: Passage, sentence: str, cosine: float) -> float:

@@ -87,6 +87,8 @@ def answer_markdown(answer: Answer) -> str:
         return f'[[{c.n}]]({document_link(c.doc_id, c.paragraph, marks)} "{title}")'
 
     body = _MARKER.sub(link, safe_markdown(answer.text))
+    if answer.short:
+        body = f"**{safe_markdown(answer.short)}**\n\n{body}"
     notes = "".join(f"\n\n> ⚠ {safe_markdown(note)}" for note in answer.notices)
     model = model_suffix(answer.generator, answer.model)
     return f"{body}{notes}\n\n*— {answer.generator}{model}, {answer.timings.total:.1f} s*"

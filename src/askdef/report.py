@@ -187,7 +187,7 @@ def render_markdown(report: EvalReport, *, charts: bool = True) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in failures_first(report.rows):
-        answer = row.error or row.answer
+        answer = row.error or (f"**{row.short}** — {row.answer}" if row.short else row.answer)
         lines.append(
             f"| {'✓' if row.passed else '✗'} | {_md(row.id)} | {_md(row.question)} | "
             f"{_md(answer)} | {_md(', '.join(row.citations))} | {_md_checks(row)} |"
@@ -205,6 +205,8 @@ def _html_row(row: EvalRow) -> str:
         for name, ok in check_marks(row)
     )
     answer = f'<span class="bad">{esc(row.error)}</span>' if row.error else esc(row.answer)
+    if row.short and not row.error:
+        answer = f"<b>{esc(row.short)}</b> — {answer}"
     notes = "".join(f"<br><small>{esc(n)}</small>" for n in row.notes)
     expected = esc(", ".join(row.answers)) or "<small>(refusal)</small>"
     return (

@@ -99,6 +99,11 @@ class Answer(_Frozen):
 
     question: str
     text: str
+    short: str | None = Field(
+        default=None,
+        description="For a question asking for a time or a number: that time or number, as a "
+        'cited quote writes it ("March"); None otherwise.',
+    )
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     refused: bool = Field(

@@ -1,0 +1,100 @@
+"""Questions that ask for a time or an amount, and the words of a sentence that answer them.
+
+"When ...?", "In which month ...?" want a time; "How many ...?", "What share ...?" a number.
+A sentence without one cannot answer such a question (``fits_question_type``), and a verified
+answer's quote that holds exactly one gives the short answer (``short_answer``: "March").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from askdef.text import content_words, normalize
+
+Kind = Literal["time", "number"]
+
+_WANTS_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|decade|century|date)\b", re.I)
+_WANTS_NUMBER = re.compile(
+    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number|proportion))\b", re.I
+)
+# Month names are matched capitalised only: lower-case "may" is a verb.
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+)
+_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+_TIME = re.compile(
+    rf"\b(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
+    rf"(?:,? {_YEAR})?|{_YEAR}s?)\b"
+)
+_CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
+_SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
+_NUMBER = re.compile(
+    r"[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
+    r"(?: (?:hundred|thousand|million|billion|trillion)\b)?",
+    re.I,
+)
+
+
+def asks_for(question: str) -> set[Kind]:
+    """What ``question`` asks for: a time, a number, both ("What share ..., and by which
+    year?") or neither (an empty set)."""
+    kinds: set[Kind] = set()
+    if _WANTS_TIME.search(question):
+        kinds.add("time")
+    if _WANTS_NUMBER.search(question):
+        kinds.add("number")
+    return kinds
+
+
+def _matches(kind: Kind, text: str) -> list[re.Match[str]]:
+    return list((_TIME if kind == "time" else _NUMBER).finditer(text))
+
+
+def fits_question_type(question: str, sentence: str) -> bool:
+    """A "when" question needs a time in the sentence; "how many/much" needs a number."""
+    kinds = asks_for(question)
+    return not kinds or any(
+        _matches(kind, sentence) or (kind == "time" and _SEASON.search(sentence)) for kind in kinds
+    )
+
+
+def _names(text: str, words: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text) is not None
+
+
+def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | None:
+    """The time or number ``question`` asks for, as written in the first of ``quotes`` (the
+    verified quotes of ``answer``, in answer order) that holds one the question does not name.
+    Of several in that quote, the one ``answer`` also states, else the one whose clause holds
+    the most of the question's words ("deals signed in March, investments up to 2025"). None
+    when the question asks for neither, or which one is meant stays a guess."""
+    kinds = asks_for(question)
+    if len(kinds) != 1:  # two answers are wanted, or none of these kinds
+        return None
+    (kind,) = kinds
+    asked, said = normalize(question), normalize(answer)
+    for quote in quotes:
+        found = [m for m in _matches(kind, quote) if not _names(asked, normalize(m.group(0)))]
+        if not found:
+            continue
+        if len({normalize(m.group(0)) for m in found}) > 1:
+            found = [m for m in found if _names(said, normalize(m.group(0)))] or found
+            found = _best_placed(question, quote, found)
+        return found[0].group(0) if len({normalize(m.group(0)) for m in found}) == 1 else None
+    return None
+
+
+def _best_placed(question: str, quote: str, found: list[re.Match[str]]) -> list[re.Match[str]]:
+    """Of ``found``, those whose clause holds the most of ``question``'s words (all, if none)."""
+    asked = content_words(question)
+    shared = [len(asked & content_words(_clause(quote, m))) for m in found]
+    best = max(shared)
+    return [m for m, n in zip(found, shared, strict=True) if n == best] if best else found
+
+
+def _clause(text: str, m: re.Match[str]) -> str:
+    start = max(text.rfind(p, 0, m.start()) for p in _CLAUSE_ENDS) + 1
+    ends = [i for i in (text.find(p, m.end()) for p in _CLAUSE_ENDS) if i >= 0]
+    return text[start : min(ends, default=len(text))]
