@@ -223,9 +223,9 @@ def test_a_question_naming_what_no_document_mentions_is_refused_without_the_llm(
 def test_a_name_the_corpus_uses_outside_the_passages_found_still_reaches_the_llm(
     openai_bot,
 ) -> None:
-    bot, server = openai_bot([("text", REFUSAL)])
+    bot, server = openai_bot([("text", REFUSAL)], context_passages=1)
     answer = bot.ask("What can European firms that build satellites offer Tokyo?")
-    assert not any("Tokyo" in p.text for p in answer.passages)  # the paragraphs found say Japan
+    assert not any("Tokyo" in p.text for p in answer.passages)  # the paragraph found says Japan
     assert len(server.requests) == 1
     assert not any("never mention" in notice for notice in answer.notices)
 

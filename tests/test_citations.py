@@ -200,21 +200,37 @@ class _SameCosine:
 
 
 def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_first() -> None:
-    from askdef.relevance import score_sentences
+    from askdef.relevance import Scorer, score_sentences
 
     first = PASSAGES[0].text
     split = first.index("The F-X")
     question = "Which fighters will the F-X program replace?"
-    scored = score_sentences(_SameCosine(), question, [PASSAGES[0]])
+    scored = score_sentences(Scorer(_SameCosine()), question, [PASSAGES[0]])
     assert scored[0].text == first[split:]
     assert scored[0].score > scored[1].score
 
 
+def test_a_rare_word_shared_with_the_question_counts_more_than_a_common_one() -> None:
+    from askdef.relevance import Scorer, Vocabulary, score_sentences
+
+    text = "The defense budget rose. The academic council met."
+    passage = Passage(doc_id="c.txt", paragraph=1, text=text, score=1.0, start=0, end=len(text))
+    question = "What did the academic council decide about the defense budget?"
+    common = [f"Defense budget news, part {n}." for n in range(8)]
+    corpus = Vocabulary.of([*common, text])
+    assert corpus.weight("academ") > corpus.weight("defens") > 0
+    flat = score_sentences(Scorer(_SameCosine()), question, [passage])
+    assert flat[0].score == flat[1].score  # two of the question's words each
+    weighted = score_sentences(Scorer(_SameCosine(), corpus), question, [passage])
+    assert weighted[0].text == "The academic council met."
+    assert weighted[0].score > weighted[1].score
+
+
 def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
-    from askdef.relevance import rerank
+    from askdef.relevance import Scorer, rerank
 
     question = "What share of GDP will the defense budget reach?"
-    ranked = rerank(_SameCosine(), question, PASSAGES)
+    ranked = rerank(Scorer(_SameCosine()), question, PASSAGES)
     assert [p.doc_id for p in ranked] == ["b.txt", "a.txt"]
     assert ranked[0].score > ranked[1].score
     assert [p.text for p in ranked] == [BUDGET, FX]  # whole paragraphs, as retrieved

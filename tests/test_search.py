@@ -78,7 +78,7 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 def test_the_generator_reuses_the_sentence_vectors_search_computed(
     indexed: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from askdef.relevance import score_sentences
+    from askdef.relevance import Scorer, score_sentences
 
     model = indexed.embedder.model
     embedded: list[str] = []
@@ -92,7 +92,7 @@ def test_the_generator_reuses_the_sentence_vectors_search_computed(
     question = "Which firms build the engines of the new fighter jet?"
     passages = indexed.search(question, k=5)  # rerank scores every sentence of the pool
     searched = len(embedded)
-    scored = score_sentences(indexed.embedder, question, passages)  # as the generator does
+    scored = score_sentences(Scorer(indexed.embedder), question, passages)  # as generators do
     assert len(embedded) == searched
     indexed.embedder.embed_sentences(["A sentence nobody scored before."])
     assert len(embedded) == searched + 1  # the count sees what is embedded

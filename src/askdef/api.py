@@ -12,7 +12,7 @@ from askdef.embedding import Embedder, load_embedder
 from askdef.errors import EmptyQuestionError, QuestionTooLongError
 from askdef.generation import Generator, make_generator
 from askdef.ingest import ProgressFactory, ingest
-from askdef.relevance import rerank
+from askdef.relevance import Scorer, rerank
 from askdef.retrieval import Generation
 from askdef.settings import Settings
 from askdef.store import open_backend
@@ -48,6 +48,7 @@ class AskDef:
         self._index = open_backend(self.settings)
         self._generation: Generation | None = None
         self._generator = generator
+        self._scorer: Scorer | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -88,13 +89,14 @@ class AskDef:
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
         )
-        return rerank(self.embedder, query, found)[:k] if pool else found[:k]
+        return rerank(self._scorer_of(generation), query, found)[:k] if pool else found[:k]
 
     @property
     def generator(self) -> Generator:
         """The answer generator the settings choose (created, and its model loaded, once)."""
         if self._generator is None:
-            self._generator = make_generator(self.settings, self.embedder)
+            scorer = self._scorer_of(self._live_generation())
+            self._generator = make_generator(self.settings, scorer)
         return self._generator
 
     def stream(
@@ -113,8 +115,9 @@ class AskDef:
         from askdef.relevance import addresses, missed_sentence
 
         generator = self.generator
+        scorer = self._scorer_of(self._live_generation())
         fallback = (
-            ExtractiveGenerator(self.embedder, passages=self.settings.context_passages)
+            ExtractiveGenerator(scorer, passages=self.settings.context_passages)
             if self.settings.fallback and generator.name != "extractive"
             else None
         )
@@ -126,12 +129,12 @@ class AskDef:
             fallback=fallback,
             vocabulary=self._live_generation().vocabulary,
             on_topic=lambda query, citations, passages: addresses(
-                self.embedder, query, citations, passages
+                scorer, query, citations, passages
             ),
             missed=None
             if generator.name == "extractive"  # it answers with the best sentences already
             else lambda query, citations, passages: missed_sentence(
-                self.embedder, query, citations, passages, min_score=MIN_SCORE
+                scorer, query, citations, passages, min_score=MIN_SCORE
             ),
         )
 
@@ -173,6 +176,14 @@ class AskDef:
                 "Shorten it to the question itself (ASKDEF_MAX_QUESTION_CHARS raises the limit)."
             )
         return text
+
+    def _scorer_of(self, generation: Generation) -> Scorer:
+        """The one sentence scorer search and the generators share, weighting words by the
+        live index's vocabulary (re-pointed when a new generation goes live)."""
+        if self._scorer is None:
+            self._scorer = Scorer(self.embedder)
+        self._scorer.vocabulary = generation.vocabulary
+        return self._scorer
 
     def _live_generation(self) -> Generation:
         """The live index generation, reopened when a writer has published a new one."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from askdef.embedding import Embedder
 from askdef.prompts import REFUSAL
 from askdef.question_type import fits_question_type
-from askdef.relevance import Scored, score_sentences
+from askdef.relevance import Scored, Scorer, score_sentences
 from askdef.types import Passage
 
 MIN_SCORE = 0.4  # below this the best sentence does not answer the question
@@ -21,8 +20,8 @@ class ExtractiveGenerator:
     name = "extractive"
     model = "extractive"
 
-    def __init__(self, embedder: Embedder, *, passages: int = 4) -> None:
-        self._embedder = embedder
+    def __init__(self, scorer: Scorer, *, passages: int = 4) -> None:
+        self._scorer = scorer
         self._passages = passages
 
     def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
@@ -44,7 +43,7 @@ class ExtractiveGenerator:
             return []
         scored = [
             s
-            for s in score_sentences(self._embedder, question, passages)
+            for s in score_sentences(self._scorer, question, passages)
             if fits_question_type(question, s.text)
         ]
         if not scored or scored[0].score < MIN_SCORE:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from askdef.citations import LEADING_MARKERS, MARKERS
-from askdef.embedding import Embedder
 from askdef.errors import GenerationError, ModelError
 from askdef.extractive import ExtractiveGenerator
 from askdef.prompts import answer_messages, condense_messages
-from askdef.relevance import focus, score_sentences
+from askdef.relevance import Scorer, focus, score_sentences
 from askdef.settings import Settings
 from askdef.text import sentence_spans
 from askdef.types import Passage
@@ -52,15 +51,15 @@ class ChatGenerator:
     """A generator backed by a chat model: it reads the passages' best sentences, writes at
     most ``answer_sentences`` sentences and is stopped at a per-answer deadline."""
 
-    def __init__(self, name: str, chat: Chat, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, name: str, chat: Chat, settings: Settings, scorer: Scorer) -> None:
         self.name = name
         self.model = chat.model
         self._chat = chat
         self._settings = settings
-        self._embedder = embedder
+        self._scorer = scorer
 
     def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
-        scored = score_sentences(self._embedder, question, passages)
+        scored = score_sentences(self._scorer, question, passages)
         focused = focus(passages, scored, self._settings.context_sentences)
         limit = self._settings.answer_sentences
         messages = answer_messages(question, focused, limit)
@@ -121,7 +120,7 @@ def openai_configured() -> bool:
     return bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
 
 
-def make_generator(settings: Settings, embedder: Embedder) -> Generator:
+def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     """The generator ``settings.generator`` names; ``auto`` picks openai, local, extractive."""
     choice = settings.generator
     if choice == "auto":
@@ -143,10 +142,10 @@ def make_generator(settings: Settings, embedder: Embedder) -> Generator:
             timeout=settings.llm_timeout,
             retries=settings.llm_retries,
         )
-        return ChatGenerator("openai", chat, settings, embedder)
+        return ChatGenerator("openai", chat, settings, scorer)
     if choice == "local":
-        return ChatGenerator("local", _local_chat(settings), settings, embedder)
-    return ExtractiveGenerator(embedder, passages=settings.context_passages)
+        return ChatGenerator("local", _local_chat(settings), settings, scorer)
+    return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
 def _local_chat(settings: Settings) -> Chat:

@@ -10,8 +10,10 @@ left out a clearly better sentence gets it added (``missed_sentence``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from askdef.embedding import Embedder
 from askdef.question_type import fits_question_type
@@ -36,20 +38,48 @@ class Scored:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The content words and numbers a corpus holds, to tell what it never mentions."""
+    """The content words and numbers a corpus holds, to tell what it never mentions, and in
+    how many of its texts each word occurs, to tell how much a shared word says."""
 
     words: frozenset[str]
     numbers: frozenset[str]
+    frequency: Mapping[str, int] = field(default_factory=dict)
+    texts: int = 0
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
-        """The vocabulary of ``texts`` (documents, or their sections and paragraphs)."""
-        words: set[str] = set()
+        """The vocabulary of ``texts`` (a corpus's paragraphs, each with its section)."""
+        frequency: Counter[str] = Counter()
         found: set[str] = set()
+        count = 0
         for text in texts:
-            words |= content_words(text)
+            frequency.update(content_words(text))
             found |= numbers(text)
-        return cls(frozenset(words), frozenset(found))
+            count += 1
+        return cls(frozenset(frequency), frozenset(found), dict(frequency), count)
+
+    def weight(self, word: str) -> float:
+        """The smoothed inverse document frequency of the stemmed ``word``, 1 + ln((N + 1) /
+        (n + 1)) for n of N texts: a word of every paragraph ("defense" in a defense corpus)
+        weighs 1, a rare one up to 1 + ln(N + 1), as does one the corpus never uses (a
+        question about it is less likely answered here). (Measured: BM25's weights, near 0
+        for the commonest words, refused 4 more bundled questions in the extractive eval.)"""
+        n = self.frequency.get(word, 0)
+        return 1 + math.log((self.texts + 1) / (n + 1))
+
+
+@dataclass
+class Scorer:
+    """What scores sentences against a question: the embedder, and the corpus's vocabulary
+    for word weights (``AskDef`` points it at the live index's; without one, every word
+    weighs the same)."""
+
+    embedder: Embedder
+    vocabulary: Vocabulary | None = None
+
+    def weight(self, word: str) -> float:
+        """How much sharing ``word`` with the question counts (see ``Vocabulary.weight``)."""
+        return self.vocabulary.weight(word) if self.vocabulary else 1.0
 
 
 def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
@@ -62,38 +92,50 @@ def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
     return sorted(missing)
 
 
-def relevance(question: str, passage: Passage, sentence: str, cosine: float) -> float:
+def relevance(
+    question: str,
+    passage: Passage,
+    sentence: str,
+    cosine: float,
+    weight: Callable[[str], float] = lambda _: 1.0,
+) -> float:
     """Half meaning (embedding cosine), a quarter the question's content words in the sentence,
-    a quarter in its paragraph: the paragraph term finds the place, the sentence term the line.
-    (Measured on SQuAD, the sentence term lifts the right sentence to the top 77% of the time
-    instead of 69%.)"""
+    a quarter in its paragraph, each word counted by its ``weight``: the paragraph term finds
+    the place, the sentence term the line. (Measured on SQuAD, the sentence term lifts the
+    right sentence to the top 77% of the time instead of 69%; weighting words by the corpus's
+    inverse document frequency lifts the gold paragraph to first place after ``rerank`` for
+    92% of the bundled questions instead of 89%, and 87.5% of 400 SQuAD ones instead of
+    86.75%.)"""
     asked = content_words(question)
     if not asked:
         return 0.5 * cosine
-    in_paragraph = len(asked & content_words(f"{passage.section or ''} {passage.text}"))
-    in_sentence = len(asked & content_words(sentence))
-    return 0.5 * cosine + 0.25 * (in_paragraph + in_sentence) / len(asked)
+    total = sum(map(weight, asked))
+    paragraph = content_words(f"{passage.section or ''} {passage.text}")
+    in_paragraph = sum(map(weight, asked & paragraph))
+    in_sentence = sum(map(weight, asked & content_words(sentence)))
+    return 0.5 * cosine + 0.25 * (in_paragraph + in_sentence) / total
 
 
-def score_sentences(embedder: Embedder, question: str, passages: list[Passage]) -> list[Scored]:
+def score_sentences(scorer: Scorer, question: str, passages: list[Passage]) -> list[Scored]:
     """Every sentence of ``passages`` with its relevance to ``question``, best first."""
     located = [
         (i, a, b, p.text[a:b]) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)
     ]
     if not located:
         return []
-    query = embedder.embed_query(question)
-    vectors = embedder.embed_sentences(
+    query = scorer.embedder.embed_query(question)
+    vectors = scorer.embedder.embed_sentences(
         [f"{passages[i].section or ''}\n{text}" for i, _, _, text in located]
     )
+    weight = scorer.weight
     scored = [
-        Scored(i, a, b, text, relevance(question, passages[i], text, _dot(query, vector)))
+        Scored(i, a, b, text, relevance(question, passages[i], text, _dot(query, vector), weight))
         for (i, a, b, text), vector in zip(located, vectors, strict=True)
     ]
     return sorted(scored, key=lambda s: -s.score)
 
 
-def rerank(embedder: Embedder, question: str, passages: list[Passage]) -> list[Passage]:
+def rerank(scorer: Scorer, question: str, passages: list[Passage]) -> list[Passage]:
     """``passages`` ordered by their best sentence's relevance, which becomes their score.
 
     Fusion ranks whole paragraphs by shared words and overall meaning; the paragraph holding
@@ -102,41 +144,43 @@ def rerank(embedder: Embedder, question: str, passages: list[Passage]) -> list[P
     87% of SQuAD dev questions instead of 77%, and 89% of the bundled ones instead of 69%.)
     """
     best: dict[int, float] = {}
-    for s in score_sentences(embedder, question, passages):
+    for s in score_sentences(scorer, question, passages):
         best.setdefault(s.passage, s.score)
     order = sorted(range(len(passages)), key=lambda i: -best.get(i, 0.0))
     return [passages[i].model_copy(update={"score": best.get(i, 0.0)}) for i in order]
 
 
 def quote_relevance(
-    embedder: Embedder, question: str, citations: list[Citation], passages: list[Passage]
+    scorer: Scorer, question: str, citations: list[Citation], passages: list[Passage]
 ) -> float | None:
     """The relevance to ``question`` of the best of the answer's quotes (None without any)."""
     by_ref = {(p.doc_id, p.paragraph): p for p in passages}
     quoted = [(by_ref[c.doc_id, c.paragraph], c.quote) for c in citations]
     if not quoted:
         return None
-    query = embedder.embed_query(question)
-    vectors = embedder.embed_sentences([f"{p.section or ''}\n{quote}" for p, quote in quoted])
+    query = scorer.embedder.embed_query(question)
+    vectors = scorer.embedder.embed_sentences(
+        [f"{p.section or ''}\n{quote}" for p, quote in quoted]
+    )
     return max(
-        relevance(question, p, quote, _dot(query, vector))
+        relevance(question, p, quote, _dot(query, vector), scorer.weight)
         for (p, quote), vector in zip(quoted, vectors, strict=True)
     )
 
 
 def addresses(
-    embedder: Embedder, question: str, citations: list[Citation], passages: list[Passage]
+    scorer: Scorer, question: str, citations: list[Citation], passages: list[Passage]
 ) -> bool:
     """Whether the best of the answer's quotes is about the question at all: a model can cite
     a real sentence that has nothing to do with what was asked, or no number for "how much"."""
     if citations and not any(fits_question_type(question, c.quote) for c in citations):
         return False
-    best = quote_relevance(embedder, question, citations, passages)
+    best = quote_relevance(scorer, question, citations, passages)
     return best is None or best >= MIN_RELEVANCE
 
 
 def missed_sentence(
-    embedder: Embedder,
+    scorer: Scorer,
     question: str,
     citations: list[Citation],
     passages: list[Passage],
@@ -155,13 +199,13 @@ def missed_sentence(
     the coverage of none.)"""
     fitting = [
         s
-        for s in score_sentences(embedder, question, passages)
+        for s in score_sentences(scorer, question, passages)
         if fits_question_type(question, s.text) and s.score >= min_score
     ]
     left_out = [s for s in fitting[:2] if not _quoted(s, passages, citations)]
     if not left_out:
         return None
-    quoted = quote_relevance(embedder, question, citations, passages)
+    quoted = quote_relevance(scorer, question, citations, passages)
     if left_out[0] is fitting[0] and (quoted is None or fitting[0].score >= quoted + MISSED_MARGIN):
         return _marked(fitting[0])
     better = [s for s in left_out if quoted is None or s.score > quoted]

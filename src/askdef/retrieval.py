@@ -58,10 +58,9 @@ class Generation:
     def vocabulary(self) -> Vocabulary:
         """What the indexed paragraphs and their sections mention (built once, on first use)."""
         return Vocabulary.of(
-            piece
+            f"{section or ''}\n{doc['text'][start:end]}"
             for doc in self.docs.values()
             for _, section, start, end in doc["paragraphs"]
-            for piece in (section or "", doc["text"][start:end])
         )
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
