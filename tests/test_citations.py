@@ -145,6 +145,7 @@ def test_no_short_answer_when_it_would_be_a_guess_or_is_not_asked_for() -> None:
     assert short_answer("What share of GDP, and by which year?", "", ["2% of GDP by 2027."]) is None
     assert short_answer("When will it open?", "", ["It may open soon."]) is None  # "may": a verb
     assert short_answer("When will it open?", "", []) is None
+    assert short_answer("How many seasons did it run?", "", ["It ran from 1977."]) is None
 
 
 def test_sanitize_drops_reference_style_script_links() -> None:

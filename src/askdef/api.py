@@ -115,7 +115,8 @@ class AskDef:
         from askdef.relevance import addresses, missed_sentence
 
         generator = self.generator
-        scorer = self._scorer_of(self._live_generation())
+        generation = self._live_generation()
+        scorer = self._scorer_of(generation)
         fallback = (
             ExtractiveGenerator(scorer, passages=self.settings.context_passages)
             if self.settings.fallback and generator.name != "extractive"
@@ -127,7 +128,7 @@ class AskDef:
             search=lambda query: self.search(query, k=self.settings.context_passages),
             generator=generator,
             fallback=fallback,
-            vocabulary=self._live_generation().vocabulary,
+            vocabulary=generation.vocabulary,
             on_topic=lambda query, citations, passages: addresses(
                 scorer, query, citations, passages
             ),

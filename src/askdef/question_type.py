@@ -28,6 +28,8 @@ _TIME = re.compile(
     rf"\b(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
     rf"(?:,? {_YEAR})?|{_YEAR}s?)\b"
 )
+_BARE_YEAR = re.compile(_YEAR)  # a calendar year: never what "how many/much" asks for
+_WANTS_SPAN = re.compile(r"^\s*how (long|far|old)\b", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
 _NUMBER = re.compile(
@@ -66,7 +68,8 @@ def _names(text: str, words: str) -> bool:
 
 def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | None:
     """The time or number ``question`` asks for, as written in the first of ``quotes`` (the
-    verified quotes of ``answer``, in answer order) that holds one the question does not name.
+    verified quotes of ``answer``, in answer order) that holds one the question does not name
+    (for "how many/much", a bare year is not one).
     Of several in that quote, the one ``answer`` also states, else the one whose clause holds
     the most of the question's words ("deals signed in March, investments up to 2025"). None
     when the question asks for neither, or which one is meant stays a guess."""
@@ -75,8 +78,14 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
         return None
     (kind,) = kinds
     asked, said = normalize(question), normalize(answer)
+    counts = kind == "number" and not _WANTS_SPAN.search(question)  # "how long": "since 1979"
     for quote in quotes:
-        found = [m for m in _matches(kind, quote) if not _names(asked, normalize(m.group(0)))]
+        found = [
+            m
+            for m in _matches(kind, quote)
+            if not _names(asked, normalize(m.group(0)))
+            and not (counts and _BARE_YEAR.fullmatch(m.group(0)))
+        ]
         if not found:
             continue
         if len({normalize(m.group(0)) for m in found}) > 1:
