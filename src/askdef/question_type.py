@@ -88,11 +88,15 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
         ]
         if not found:
             continue
-        if len({normalize(m.group(0)) for m in found}) > 1:
+        if len(_distinct(found)) > 1:
             found = [m for m in found if _names(said, normalize(m.group(0)))] or found
             found = _best_placed(question, quote, found)
-        return found[0].group(0) if len({normalize(m.group(0)) for m in found}) == 1 else None
+        return found[0].group(0) if len(_distinct(found)) == 1 else None
     return None
+
+
+def _distinct(found: list[re.Match[str]]) -> set[str]:
+    return {normalize(m.group(0)) for m in found}
 
 
 def _best_placed(question: str, quote: str, found: list[re.Match[str]]) -> list[re.Match[str]]:

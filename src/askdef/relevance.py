@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 from askdef.embedding import Embedder
 from askdef.question_type import fits_question_type
@@ -41,10 +42,14 @@ class Vocabulary:
     """The content words and numbers a corpus holds, to tell what it never mentions, and in
     how many of its texts each word occurs, to tell how much a shared word says."""
 
-    words: frozenset[str]
     numbers: frozenset[str]
-    frequency: Mapping[str, int] = field(default_factory=dict)
-    texts: int = 0
+    frequency: Mapping[str, int]  # stemmed content word -> texts holding it
+    texts: int
+
+    @property
+    def words(self) -> AbstractSet[str]:
+        """Every content word (stemmed) the corpus holds."""
+        return self.frequency.keys()
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
@@ -56,7 +61,7 @@ class Vocabulary:
             frequency.update(content_words(text))
             found |= numbers(text)
             count += 1
-        return cls(frozenset(frequency), frozenset(found), dict(frequency), count)
+        return cls(frozenset(found), dict(frequency), count)
 
     def weight(self, word: str) -> float:
         """The smoothed inverse document frequency of the stemmed ``word``, 1 + ln((N + 1) /
@@ -97,7 +102,7 @@ def relevance(
     passage: Passage,
     sentence: str,
     cosine: float,
-    weight: Callable[[str], float] = lambda _: 1.0,
+    weight: Callable[[str], float],
 ) -> float:
     """Half meaning (embedding cosine), a quarter the question's content words in the sentence,
     a quarter in its paragraph, each word counted by its ``weight``: the paragraph term finds
