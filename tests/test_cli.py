@@ -84,6 +84,13 @@ def test_ask_prints_the_answer_and_its_sources(indexed: AskDef) -> None:
     assert "answered by extractive" in result.stdout
 
 
+def test_ask_prints_the_short_answer_first(indexed: AskDef) -> None:
+    question = "By which year does Japan plan to spend 2% of GDP on defense?"
+    result = _run_on(indexed, "ask", "--generator", "extractive", question)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Short answer: 2027\n")
+
+
 def test_ask_refuses_an_oversized_question(indexed: AskDef) -> None:
     result = _run_on(indexed, "ask", "x" * 100_000)
     assert result.returncode == 1

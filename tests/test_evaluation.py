@@ -417,6 +417,14 @@ def test_write_report_writes_json_markdown_html_and_charts(tmp_path: Path) -> No
     assert paths["latency_svg"].read_text(encoding="utf-8").startswith("<svg")
 
 
+def test_reports_show_the_short_answer_before_the_answer(tmp_path: Path) -> None:
+    report = _report(tmp_path)
+    row = report.rows[1].model_copy(update={"short": "2027", "answer": "By 2027 [1]."})
+    paths = write_report(report.model_copy(update={"rows": [report.rows[0], row]}), tmp_path / "o")
+    assert "**2027** — By 2027 [1]." in paths["md"].read_text(encoding="utf-8")
+    assert "<b>2027</b> — By 2027 [1]." in paths["html"].read_text(encoding="utf-8")
+
+
 def test_html_escapes_text_and_lists_failures_first(tmp_path: Path) -> None:
     paths = write_report(_report(tmp_path), tmp_path / "out")
     page = paths["html"].read_text(encoding="utf-8")
