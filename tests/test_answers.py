@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
-from askdef.answering import MISSED
+from askdef.answering import CONTINUED, MISSED
 from askdef.errors import GenerationError
 from askdef.prompts import REFUSAL
 from askdef.text import sentence_spans
@@ -62,6 +62,18 @@ def test_a_which_year_question_gets_its_year_as_the_short_answer(indexed: AskDef
     answer = bot.ask("By which year does Japan plan to spend 2% of GDP on defense?")
     assert answer.short == "2027" and "2027" in answer.citations[0].quote
     assert bot.ask(FX_QUESTION).short is None
+
+
+def test_an_opening_sentence_that_only_announces_brings_the_one_after_it(indexed: AskDef) -> None:
+    answer = _bot(indexed, generator="extractive").ask(
+        "How do the security threats facing Europe and Japan differ?"
+    )
+    opener = "Both Europe and Japan face common security challenges."
+    assert answer.text.startswith(opener[:-1]) and "Russian aggression" in answer.text
+    assert CONTINUED in answer.notices
+    quotes = {c.quote: c for c in answer.citations}
+    following = next(q for q in quotes if q.startswith("In Europe, NATO"))
+    assert quotes[opener].n == quotes[following].n and quotes[opener].paragraph == 7
 
 
 def test_extractive_follow_up_searches_with_the_previous_question(indexed: AskDef) -> None:
@@ -179,6 +191,14 @@ def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -
     assert not answer.refused and answer.text.startswith(first)
     assert "Tokyo is investing heavily in advanced technologies" in answer.citations[-1].quote
     assert answer.notices == [MISSED]
+
+
+def test_a_model_citing_an_announcing_opener_gets_the_sentence_that_says_it(openai_bot) -> None:
+    bot, _ = openai_bot([("cite", "Japan presents a highly attractive partner")])
+    answer = bot.ask("What makes Japan appealing to European arms makers as a partner?")
+    assert not answer.refused and answer.text.startswith("Japan presents a highly attractive")
+    assert "technological base and a growing defense budget" in answer.text
+    assert CONTINUED in answer.notices and {c.paragraph for c in answer.citations} == {4}
 
 
 def test_a_weaker_sentence_that_only_repeats_the_question_is_not_added(openai_bot) -> None:

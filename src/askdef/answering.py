@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from askdef.citations import MARKERS, verify
 from askdef.errors import GenerationError
 from askdef.generation import Generator
+from askdef.lead_in import continuations
 from askdef.prompts import REFUSAL
 from askdef.question_type import short_answer
 from askdef.relevance import Vocabulary, unmentioned
@@ -32,6 +33,7 @@ RESCUED = (
     "these are the documents' closest sentences instead."
 )
 MISSED = "Added a sentence of the documents that answers what the model left out."
+CONTINUED = "Added the sentence after a cited opening line that only announces its paragraph."
 OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
 Missed = Callable[[str, list[Citation], list[Passage]], str | None]
 
@@ -53,7 +55,8 @@ def stream_answer(
 
     ``on_topic(query, citations, passages)`` may reject a verified answer that is about
     something else; it is then refused with a notice. ``missed(query, citations, passages)``
-    may return a cited sentence a generator's verified answer left out; it is appended.
+    may return a cited sentence a generator's verified answer left out; it is appended, as is
+    the sentence after a cited lead-in (``askdef.lead_in``).
     """
     started = time.perf_counter()
     notices: list[str] = []
@@ -96,14 +99,15 @@ def stream_answer(
         total = time.perf_counter() - started
         return Timings(retrieval=retrieval, first_token=first_token, total=total)
 
-    answer = _finish(question, query, "".join(parts), passages, used, notices, timings(), on_topic)
+    raw = "".join(parts)
+    answer = _finish(question, query, raw, passages, used, notices, timings(), on_topic)
     extra = None
     if not answer.refused and used is generator and missed is not None:  # not the fallback's
         extra = missed(query, answer.citations, passages)
     if extra:
-        text = f"{''.join(parts).rstrip()} {extra}"
+        raw = f"{raw.rstrip()} {extra}"
         notes = [*answer.notices, MISSED]
-        answer = _finish(question, query, text, passages, used, notes, timings(), on_topic)
+        answer = _finish(question, query, raw, passages, used, notes, timings(), on_topic)
         yield Delta(text=f" {extra}")
     if answer.refused and used is generator and fallback is not None and not missing:
         # A small model refuses or misquotes answers its sources hold; the extractive
@@ -115,7 +119,13 @@ def stream_answer(
         if not rescue.refused:
             yield Fallback(reason=reason, generator=fallback.name)
             yield Delta(text=text)
-            answer = rescue
+            answer, raw, used = rescue, text, fallback
+    following = [] if answer.refused else continuations(query, answer.citations, passages)
+    if following:
+        raw = f"{raw.rstrip()} {' '.join(following)}"
+        notes = [*answer.notices, CONTINUED]
+        answer = _finish(question, query, raw, passages, used, notes, timings(), on_topic)
+        yield Delta(text=f" {' '.join(following)}")
     yield answer
 
 

@@ -1,0 +1,50 @@
+"""Lead-ins: a paragraph's short opening sentence that announces what the paragraph then says.
+
+"Both Europe and Japan face common security challenges." cites a real sentence and answers
+nothing: the challenges are in the next sentence. An answer that cites such an opener gets
+that next sentence too (``continuations``).
+
+A cited quote is a *lead-in* when it is exactly the first sentence of a paragraph that has
+another, it has at most ``LEAD_IN_WORDS`` words, and it states no name or number the question
+does not (it adds no specifics of its own). (Measured on saved answers: the next sentence
+completes 2 of the 62 answerable bundled questions for the local and for the extractive
+generator, and adds 0.0017 to the coverage of the 1,000 SQuAD ones; 10 or 12 words change
+the same bundled answers, 8 only one.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from askdef.text import content_words, mentions, names, numbers, sentence_spans
+from askdef.types import Citation, Passage
+
+LEAD_IN_WORDS = 12
+_WORDS = re.compile(r"\w+")
+
+
+def continuations(question: str, citations: list[Citation], passages: list[Passage]) -> list[str]:
+    """The sentence after each cited lead-in of ``passages`` that no citation quotes yet, with
+    the ``[n]`` marker of its passage (numbered from 1, in ``passages`` order)."""
+    asked = content_words(question)
+    added: list[str] = []
+    for i, p in enumerate(passages):
+        spans = list(sentence_spans(p.text))
+        if len(spans) < 2:
+            continue
+        (a, b), (c, d) = spans[0], spans[1]
+        mine = [x for x in citations if x.doc_id == p.doc_id and x.paragraph == p.paragraph]
+        opener = p.text[a:b]
+        cites_opener = any(x.start == p.start + a and x.end == p.start + b for x in mine)
+        next_quoted = any(x.start < p.start + d and p.start + c < x.end for x in mine)
+        if cites_opener and not next_quoted and _announces(opener, question, asked):
+            added.append(f"{p.text[c:d]} [{i + 1}]")
+    return added
+
+
+def _announces(sentence: str, question: str, asked: set[str]) -> bool:
+    return (
+        len(_WORDS.findall(sentence)) <= LEAD_IN_WORDS
+        and numbers(sentence) <= numbers(question)
+        and all(mentions(asked, name) for name in names(sentence))
+    )
