@@ -3,7 +3,7 @@
 Usage, from the project root (after ``make setup`` and ``askdef index``)::
 
     .venv/bin/python benchmarks/answers.py [--questions eval/questions.jsonl] [--sample N]
-        [--out DIR]
+        [--systems askdef,citation-query-engine] [--out DIR]
 
 Both systems answer the same questions with the same packaged Qwen2.5-Coder-1.5B-Instruct:
 askdef with its ``local`` generator (in-process), and llama-index's ``CitationQueryEngine``
@@ -12,13 +12,16 @@ to askdef's ``context_passages``), calling the model through llama.cpp's OpenAI-
 server with ``OpenAILike``. Both are scored by askdef's evaluation (``askdef.evaluation``): the
 engine's ``[n]`` markers resolve to its source nodes, whose metadata names the paragraph; an
 answer counts as a refusal when it has no citation or says the documents lack the answer.
-``--sample N`` takes N questions spread evenly over the file. Reports go to ``DIR/askdef`` and
-``DIR/citation-query-engine``; the parent prints both metric tables side by side.
+``--sample N`` takes N questions spread evenly over the file. ``--systems`` picks what runs, in
+order: ``askdef`` (local generator), ``askdef-openai`` (askdef's openai generator against the
+same llama.cpp server the engine uses) and ``citation-query-engine``. Each report goes to
+``DIR/<system>``; the parent prints the metric tables side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import sys
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generators import _serve_llama_cpp
 
 MARKER = re.compile(r"\[(\d+)\]")
+SYSTEMS = ("askdef", "askdef-openai", "citation-query-engine")
 
 
 class CitationEngineBot:
@@ -132,7 +136,11 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("answers-report"))
+    parser.add_argument("--systems", default="askdef,citation-query-engine")
     args = parser.parse_args()
+    systems = args.systems.split(",")
+    if unknown := set(systems) - set(SYSTEMS):
+        parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
 
     from askdef import AskDef, Settings
     from askdef.evaluation import evaluate
@@ -141,18 +149,27 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     questions = _sample(args.questions, args.sample, args.out)
     bot = AskDef(settings=Settings(generator="local"))
-    reports = {"askdef": bot.evaluate(questions)}
-    write_report(reports["askdef"], args.out / "askdef")  # kept should the engine's run fail
-    key = secrets.token_urlsafe(16)
-    server = _serve_llama_cpp(key)
+    reports = {}
+    key, server, base_url = secrets.token_urlsafe(16), None, ""
     try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip() + "/v1"
-        engine = CitationEngineBot(bot, base_url, key)
-        reports["citation-query-engine"] = evaluate(engine, questions)  # type: ignore[arg-type]
+        for name in systems:
+            if name != "askdef" and server is None:  # only once needed: not beside the local model
+                server = _serve_llama_cpp(key)
+                assert server.stdout is not None
+                base_url = server.stdout.readline().strip() + "/v1"
+            if name == "askdef":
+                reports[name] = bot.evaluate(questions)
+            elif name == "askdef-openai":
+                os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY=key)
+                settings = Settings(generator="openai", model="local")
+                reports[name] = AskDef(settings=settings).evaluate(questions)
+            else:
+                engine = CitationEngineBot(bot, base_url, key)
+                reports[name] = evaluate(engine, questions)  # type: ignore[arg-type]
+            write_report(reports[name], args.out / name)  # kept should a later system fail
     finally:
-        server.kill()
-    write_report(reports["citation-query-engine"], args.out / "citation-query-engine")
+        if server is not None:
+            server.kill()
     names = list(reports)
     print("| metric | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
