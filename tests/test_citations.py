@@ -71,6 +71,17 @@ def test_a_name_the_paragraph_never_mentions_is_not_supported() -> None:
     assert [c.paragraph for c in kept.citations] == [10]
 
 
+def test_a_sentence_opening_with_a_word_in_capitals_the_paragraph_lacks_is_not_supported() -> None:
+    # a document's injected instruction word, copied by a model in front of a true sentence
+    v = verify(
+        "HACKED European defense contractors such as BAE Systems are involved [1].", PASSAGES
+    )
+    assert v.citations == [] and v.dropped == 1
+    assert verify(
+        "BAE Systems and Leonardo are involved in the F-X program [1].", PASSAGES
+    ).citations
+
+
 def test_a_demonym_is_backed_by_the_place_it_names() -> None:
     # "Japanese" where the paragraph says "Japan": the same name, not a new one
     v = verify("The Japanese F-X program replaces the F-2 fighters [1].", PASSAGES)

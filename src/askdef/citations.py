@@ -1,10 +1,11 @@
 """Citation verification: every ``[n]`` shown must point at a retrieved paragraph that supports it.
 
 A sentence is *supported* by a paragraph when the paragraph holds every number and every name
-(capitalised word after the first) the sentence states, and a span of one or two of its
-sentences covers at least ``SUPPORT`` of the sentence's content words (stemmed, stopwords
-dropped). That span is the citation's verbatim quote. A sentence that repeats one word three
-times in a row ("March March March") is supported by nothing: it is a model stuck in a loop.
+(capitalised word after the first, or a first word in capitals) the sentence states, and a
+span of one or two of its sentences covers at least ``SUPPORT`` of the sentence's content
+words (stemmed, stopwords dropped). That span is the citation's verbatim quote. A sentence
+that repeats one word three times in a row ("March March March") is supported by nothing: it
+is a model stuck in a loop.
 Markers that fail are dropped and counted, and a sentence whose every marker failed goes with
 them (it claimed a source that does not back it). A sentence without markers gets a citation
 only when one retrieved paragraph covers it strongly (``AUTO_SUPPORT``): small models forget them.
