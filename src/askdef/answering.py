@@ -99,33 +99,33 @@ def stream_answer(
         total = time.perf_counter() - started
         return Timings(retrieval=retrieval, first_token=first_token, total=total)
 
+    def finish(text: str, by: Generator, notes: list[str]) -> Answer:
+        return _finish(question, query, text, passages, by, notes, timings(), on_topic)
+
     raw = "".join(parts)
-    answer = _finish(question, query, raw, passages, used, notices, timings(), on_topic)
+    answer = finish(raw, used, notices)
     extra = None
     if not answer.refused and used is generator and missed is not None:  # not the fallback's
         extra = missed(query, answer.citations, passages)
     if extra:
         raw = f"{raw.rstrip()} {extra}"
-        notes = [*answer.notices, MISSED]
-        answer = _finish(question, query, raw, passages, used, notes, timings(), on_topic)
+        answer = finish(raw, used, [*answer.notices, MISSED])
         yield Delta(text=f" {extra}")
     if answer.refused and used is generator and fallback is not None and not missing:
         # A small model refuses or misquotes answers its sources hold; the extractive
         # generator keeps its own threshold, so it speaks only when a sentence fits.
         reason = RESCUED.format(name=generator.name)
         text = "".join(fallback.answer(query, passages))
-        notes = [*answer.notices, reason]
-        rescue = _finish(question, query, text, passages, fallback, notes, timings(), on_topic)
+        rescue = finish(text, fallback, [*answer.notices, reason])
         if not rescue.refused:
             yield Fallback(reason=reason, generator=fallback.name)
             yield Delta(text=text)
             answer, raw, used = rescue, text, fallback
-    following = [] if answer.refused else continuations(query, answer.citations, passages)
+    following = " ".join([] if answer.refused else continuations(query, answer.citations, passages))
     if following:
-        raw = f"{raw.rstrip()} {' '.join(following)}"
-        notes = [*answer.notices, CONTINUED]
-        answer = _finish(question, query, raw, passages, used, notes, timings(), on_topic)
-        yield Delta(text=f" {' '.join(following)}")
+        raw = f"{raw.rstrip()} {following}"
+        answer = finish(raw, used, [*answer.notices, CONTINUED])
+        yield Delta(text=f" {following}")
     yield answer
 
 

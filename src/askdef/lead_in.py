@@ -33,11 +33,10 @@ def continuations(question: str, citations: list[Citation], passages: list[Passa
         if len(spans) < 2:
             continue
         (a, b), (c, d) = spans[0], spans[1]
-        mine = [x for x in citations if x.doc_id == p.doc_id and x.paragraph == p.paragraph]
-        opener = p.text[a:b]
-        cites_opener = any(x.start == p.start + a and x.end == p.start + b for x in mine)
-        next_quoted = any(x.start < p.start + d and p.start + c < x.end for x in mine)
-        if cites_opener and not next_quoted and _announces(opener, question, asked):
+        opener = (p.doc_id, p.start + a, p.start + b)
+        cites_opener = any((x.doc_id, x.start, x.end) == opener for x in citations)
+        next_quoted = any(x.overlaps(p.doc_id, p.start + c, p.start + d) for x in citations)
+        if cites_opener and not next_quoted and _announces(p.text[a:b], question, asked):
             added.append(f"{p.text[c:d]} [{i + 1}]")
     return added
 

@@ -225,7 +225,7 @@ def missed_sentence(
 def _quoted(s: Scored, passages: list[Passage], citations: list[Citation]) -> bool:
     p = passages[s.passage]
     a, b = p.start + s.start, p.start + s.end
-    return any(c.doc_id == p.doc_id and c.start < b and a < c.end for c in citations)
+    return any(c.overlaps(p.doc_id, a, b) for c in citations)
 
 
 def _marked(s: Scored) -> str:

@@ -83,6 +83,10 @@ class Citation(_Frozen):
         """Human citation label, e.g. ``article.txt ¶7``."""
         return f"{self.doc_id} ¶{self.paragraph}"
 
+    def overlaps(self, doc_id: str, start: int, end: int) -> bool:
+        """Whether the quote shares a character with ``doc_id``'s text from ``start`` to ``end``."""
+        return self.doc_id == doc_id and self.start < end and start < self.end
+
 
 class Timings(_Frozen):
     """Seconds spent on each stage of one answer."""
