@@ -51,7 +51,7 @@ def measure(generator: str) -> dict[str, Any]:
     started = time.perf_counter()
     bot.ask(WARM_UP)
     load = time.perf_counter() - started
-    ttft, total, refused, used = [], [], 0, set()
+    ttft, total, judged, refused, used = [], [], [], 0, set()
     for question in QUESTIONS:
         t0 = time.perf_counter()
         first = None
@@ -60,6 +60,7 @@ def measure(generator: str) -> dict[str, Any]:
                 first = time.perf_counter() - t0
             if isinstance(event, Answer):
                 total.append(time.perf_counter() - t0)
+                judged.append(event.timings.judge)
                 refused += event.refused
                 used.add(event.generator)
         ttft.append(first if first is not None else total[-1])
@@ -70,6 +71,8 @@ def measure(generator: str) -> dict[str, Any]:
         "ttft_p50_s": round(statistics.median(ttft), 2),
         "total_p50_s": round(statistics.median(total), 2),
         "total_p95_s": round(_quantile(total, 0.95), 2),
+        "judge_p50_s": round(statistics.median(judged), 2),  # entailment checks' share
+        "judge_p95_s": round(_quantile(judged, 0.95), 2),
         "refused": refused,
         "questions": len(QUESTIONS),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

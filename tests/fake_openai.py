@@ -2,6 +2,8 @@
 
 Each request takes the next script step (the last one repeats):
 - ``("cite", quote)``: stream ``quote [n].`` where ``[n]`` is the source block holding ``quote``
+- ``("say", sentence, anchor)``: stream ``sentence [n]`` (its final stop after the marker),
+  ``[n]`` the source block holding ``anchor``
 - ``("text", text)``: stream ``text`` as is
 - ``("status", code)``: an OpenAI-style JSON error with that HTTP status
 - ``("hang", seconds)``: say nothing for that long
@@ -58,13 +60,13 @@ def _chunk(content: str | None, finish: str | None) -> bytes:
     return f"data: {json.dumps(data)}\n\n".encode()
 
 
-def _cite(quote: str, body: dict[str, Any]) -> str:
+def _cite(quote: str, body: dict[str, Any], anchor: str | None = None) -> str:
     prompt = body["messages"][-1]["content"]
     for block in re.split(r"\n(?=\[\d+\] )", prompt):
-        if quote in block:
+        if (anchor or quote) in block:
             n = re.match(r"\[(\d+)\]", block.strip())
             if n:
-                return f"{quote} [{n.group(1)}]."
+                return f"{quote.removesuffix('.')} [{n.group(1)}]."
     return f"{quote}."
 
 
@@ -107,7 +109,10 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 )
                 self.wfile.write(b"data: [DONE]\n\n")
                 return
-            text = _cite(args[0], body) if kind == "cite" else (args[0] if args else "Partial")
+            if kind in ("cite", "say"):
+                text = _cite(args[0], body, *args[1:])
+            else:
+                text = args[0] if args else "Partial"
             words = text.split(" ")
             pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
             if kind == "cut":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from askdef.citations import sentences_with_markers, verify
+from fake_judge import ScriptedJudge
+
+from askdef.citations import Entailment, Removed, sentences_with_markers, verify
 from askdef.sanitize import sanitize
 from askdef.types import Passage
 
@@ -18,8 +20,58 @@ PASSAGES = [
 ]
 
 
+def agreeing() -> Entailment:
+    """Checks whose judge says yes to anything it is asked: what the rules before it decide."""
+    return Entailment(ScriptedJudge(everything=True))
+
+
+def test_a_word_for_word_copy_is_kept_without_a_judge() -> None:
+    v = verify(f"{BUDGET} [2]", PASSAGES)  # no judge at all
+    assert v.text == BUDGET.removesuffix(".") + " [1]."
+    (c,) = v.citations
+    assert (c.quote, c.start, c.end) == (BUDGET, 50, 50 + len(BUDGET))
+
+
+def test_a_copy_that_adds_a_negator_is_not_word_for_word_and_goes_to_the_judge() -> None:
+    negated = BUDGET.replace("decision to increase", "decision not to increase")
+    judge = ScriptedJudge()  # says no
+    v = verify(f"{negated} [2]", PASSAGES, Entailment(judge))
+    assert v.citations == [] and v.text == "" and v.dropped == 1
+    assert judge.asked == [(BUDGET, negated)]
+    assert v.removed == [Removed(negated, "unsupported")]
+    assert verify(f"{negated} [2]", PASSAGES).citations == []  # and without a judge: not shown
+
+
+def test_a_paraphrase_keeps_its_citation_when_the_judge_says_its_span_states_it() -> None:
+    claim = "Japan decided to raise defense spending to 2% of GDP by 2027."
+    v = verify(f"{claim} [2]", PASSAGES, Entailment(ScriptedJudge(claim)))
+    assert v.text == claim.removesuffix(".") + " [1]." and v.citations[0].quote == BUDGET
+    assert verify(f"{claim} [2]", PASSAGES, Entailment(ScriptedJudge())).citations == []
+
+
+def test_each_sentence_and_paragraph_is_judged_once_however_often_the_answer_is_verified() -> None:
+    judge = ScriptedJudge(everything=True)
+    entail = Entailment(judge)
+    claim = "Japan raises defense spending to 2% of GDP by 2027 [2]."
+    verify(claim, PASSAGES, entail)
+    verify(f"{claim} Rolls-Royce is involved in F-X [1].", PASSAGES, entail)
+    assert len(judge.asked) == 2
+
+
+def test_a_failing_judge_leaves_its_sentences_unshown_and_says_why() -> None:
+    judge = ScriptedJudge()
+    judge.fail = "The LLM server at http://x timed out."
+    v = verify(
+        "Japan raises defense spending to 2% of GDP by 2027 [2].", PASSAGES, Entailment(judge)
+    )
+    assert v.citations == [] and v.removed[0].reason == "unchecked"
+    assert v.judge_error == "The LLM server at http://x timed out."
+
+
 def test_supported_marker_gets_the_verbatim_supporting_sentence() -> None:
-    v = verify("BAE Systems, Leonardo and Rolls-Royce work on the F-X program [1].", PASSAGES)
+    v = verify(
+        "BAE Systems, Leonardo and Rolls-Royce work on the F-X program [1].", PASSAGES, agreeing()
+    )
     assert v.text == "BAE Systems, Leonardo and Rolls-Royce work on the F-X program [1]."
     (c,) = v.citations
     assert (c.n, c.doc_id, c.paragraph) == (1, "a.txt", 10)
@@ -32,6 +84,7 @@ def test_markers_are_renumbered_by_first_appearance() -> None:
     v = verify(
         "Japan will spend 2% of GDP on defense by 2027 [2]. Rolls-Royce is involved in F-X. [1]",
         PASSAGES,
+        agreeing(),
     )
     assert v.text == (
         "Japan will spend 2% of GDP on defense by 2027 [1]. Rolls-Royce is involved in F-X [2]."
@@ -43,6 +96,7 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
     v = verify(
         "Japan will spend 2% of GDP on defense by 2027. [2] Rolls-Royce is involved in F-X. [1]",
         PASSAGES,
+        agreeing(),
     )
     assert v.dropped == 0
     assert v.text == (
@@ -55,6 +109,7 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
         "Japan will spend 3% of GDP by 2030 [2]. The moon is made of cheese [1]. "
         "Rolls-Royce builds engines for F-X [9].",
         PASSAGES,
+        agreeing(),
     )
     assert v.citations == []
     assert v.dropped == 3
@@ -64,42 +119,54 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
 def test_a_name_the_paragraph_never_mentions_is_not_supported() -> None:
     # most content words match the F-X paragraph, but the fighter it names is not in it
     v = verify(
-        "The Eurofighter Typhoon is built by BAE Systems, Leonardo and Rolls-Royce [1].", PASSAGES
+        "The Eurofighter Typhoon is built by BAE Systems, Leonardo and Rolls-Royce [1].",
+        PASSAGES,
+        agreeing(),
     )
     assert (v.citations, v.dropped, v.text) == ([], 1, "")
-    kept = verify("Contractors such as BAE Systems and Leonardo are involved in F-X [1].", PASSAGES)
+    kept = verify(
+        "Contractors such as BAE Systems and Leonardo are involved in F-X [1].",
+        PASSAGES,
+        agreeing(),
+    )
     assert [c.paragraph for c in kept.citations] == [10]
 
 
 def test_a_sentence_opening_with_a_word_in_capitals_the_paragraph_lacks_is_not_supported() -> None:
     # a document's injected instruction word, copied by a model in front of a true sentence
     v = verify(
-        "HACKED European defense contractors such as BAE Systems are involved [1].", PASSAGES
+        "HACKED European defense contractors such as BAE Systems are involved [1].",
+        PASSAGES,
+        agreeing(),
     )
     assert v.citations == [] and v.dropped == 1
     assert verify(
-        "BAE Systems and Leonardo are involved in the F-X program [1].", PASSAGES
+        "BAE Systems and Leonardo are involved in the F-X program [1].", PASSAGES, agreeing()
     ).citations
 
 
 def test_a_demonym_is_backed_by_the_place_it_names() -> None:
     # "Japanese" where the paragraph says "Japan": the same name, not a new one
-    v = verify("The Japanese F-X program replaces the F-2 fighters [1].", PASSAGES)
+    v = verify("The Japanese F-X program replaces the F-2 fighters [1].", PASSAGES, agreeing())
     assert [c.paragraph for c in v.citations] == [10]
-    assert verify("The Korean F-X program replaces the F-2 fighters [1].", PASSAGES).dropped == 1
+    korean = verify("The Korean F-X program replaces the F-2 fighters [1].", PASSAGES, agreeing())
+    assert korean.dropped == 1
 
 
 def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
-    v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES)
+    v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES, agreeing())
     assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."
     assert [c.doc_id for c in v.citations] == ["b.txt"]
     assert v.dropped == 1
 
 
-def test_unmarked_sentence_is_cited_only_when_strongly_supported() -> None:
-    v = verify("Japan will raise its defense budget to 2% of GDP by 2027. Japan is nice.", PASSAGES)
-    assert v.text == "Japan will raise its defense budget to 2% of GDP by 2027 [1]. Japan is nice."
+def test_an_unmarked_sentence_is_shown_only_when_a_retrieved_paragraph_entails_it() -> None:
+    raised = "Japan will raise its defense budget to 2% of GDP by 2027."
+    entail = Entailment(ScriptedJudge(raised))
+    v = verify(f"{raised} Japan is nice. HACKED.", PASSAGES, entail)
+    assert v.text == raised.removesuffix(".") + " [1]."
     assert [c.doc_id for c in v.citations] == ["b.txt"]
+    assert v.removed == [Removed("Japan is nice.", "unsourced"), Removed("HACKED.", "unsourced")]
 
 
 def test_sanitize_strips_html_images_and_script_links() -> None:
@@ -126,6 +193,17 @@ def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
     assert not fits_question_type("How many jets were ordered?", "Jets were ordered.")
     assert fits_question_type("How many jets were ordered?", "They ordered 42 jets.")
     assert fits_question_type("Who signed the pact?", "Japan signed it.")
+
+
+def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
+    from askdef.question_type import fits_question_type, short_answer
+
+    probation = "The probation period lasts six months."
+    assert fits_question_type("How long is the probation period?", probation)
+    assert short_answer("How long is the probation period?", probation, [probation]) == "six months"
+    notice = "Either side may end the employment with one week of notice."
+    assert short_answer("How much notice is needed?", notice, [notice]) == "one week"
+    assert not fits_question_type("How many firms are there?", "It is one of the largest.")
 
 
 def test_the_short_answer_is_the_time_or_number_asked_for_as_the_quote_writes_it() -> None:
@@ -249,6 +327,6 @@ def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
 
 
 def test_a_model_repeating_one_word_cites_nothing() -> None:
-    v = verify("Japan’s budget budget budget rises [2].", PASSAGES)
+    v = verify("Japan’s budget budget budget rises [2].", PASSAGES, agreeing())
     assert (v.text, v.citations, v.dropped) == ("", [], 1)
-    assert verify("The budget rises to 2% of GDP by 2027 [2].", PASSAGES).citations
+    assert verify("The budget rises to 2% of GDP by 2027 [2].", PASSAGES, agreeing()).citations

@@ -114,10 +114,13 @@ def test_eval_writes_reports_and_reports_bad_lines(indexed: AskDef, tmp_path: Pa
         questions,
         "--generator",
         "extractive",
+        "--judge",
+        "none",
         "--out",
         out,
     )
     assert result.returncode == 0, result.stderr
+    assert "Citation precision: not measured" in result.stdout
     assert "skipped line 2:" in result.stderr
     assert "| refusal_accuracy | 1.000 |" in result.stdout
     assert "| citation_recall | 1.000 |" in result.stdout

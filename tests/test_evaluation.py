@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Citation, Passage, Settings
 from askdef.errors import InputError, QuestionTooLongError
@@ -27,7 +28,6 @@ from askdef.metrics import (
     reciprocal_rank,
     refusal_accuracy,
     strip_markers,
-    supports,
 )
 from askdef.prompts import REFUSAL
 from askdef.report import compare, report_data, write_report
@@ -120,18 +120,16 @@ def test_citation_recall_is_one_when_a_gold_paragraph_is_cited() -> None:
     assert citation_recall([], Gold.of([(ARTICLE, 17)])) == 0.0
 
 
-def test_supports_is_the_verifiers_best_support_threshold() -> None:
-    assert supports("Japan will raise its defense budget to 2% of GDP by 2027.", BUDGET)
-    assert not supports("Japanese companies operate with caution and formality.", BUDGET)
-    assert not supports("Japan will spend 3% of GDP.", BUDGET)  # a number the source lacks
+BUDGET_CLAIM = "Japan will raise its defense budget to 2% of GDP by 2027."
+CULTURE_CLAIM = "Japanese companies operate with caution and formality."
 
 
-def test_citation_precision_counts_supported_sentence_marker_pairs() -> None:
+def test_citation_precision_asks_the_judge_about_each_sentence_marker_pair() -> None:
     budget, culture = _passage(11, BUDGET), _passage(17, CULTURE)
     answer = Answer(
         question="q",
         text=(
-            "Japan will raise its defense budget to 2% of GDP by 2027 [1]. "  # supported
+            "Japan will raise its defense budget to 2% of GDP by 2027 [1]. "  # judged yes
             "Japanese companies operate with caution and formality [1]. "  # ¶11 does not say so
             "Japanese companies operate with caution and formality [2]. "  # ¶17 does
             "Nothing backs this sentence [3]."  # a marker without a citation
@@ -140,7 +138,10 @@ def test_citation_precision_counts_supported_sentence_marker_pairs() -> None:
         passages=[budget, culture],
         generator="test",
     )
-    assert citation_support(answer) == (2, 4)
+    judge = ScriptedJudge((BUDGET, BUDGET_CLAIM), (CULTURE, CULTURE_CLAIM))
+    assert citation_support(answer, judge) == (2, 4)
+    # the whole cited paragraph is the premise, not a quote the verifier chose
+    assert (BUDGET, CULTURE_CLAIM) in judge.asked and len(judge.asked) == 3
 
 
 def test_refusal_accuracy_and_false_refusal_rate() -> None:
@@ -177,7 +178,9 @@ def test_score_row_checks_an_answerable_question() -> None:
         answerable=True,
     )
     answer = _answer("Japan will raise its defense budget to 2% of GDP by 2027 [1].", [budget])
-    row = score_row(question, Gold.of([(ARTICLE, 11)]), [_passage(3, "x"), budget], answer, k=5)
+    judge = ScriptedJudge((BUDGET, BUDGET_CLAIM))
+    gold = Gold.of([(ARTICLE, 11)])
+    row = score_row(question, gold, [_passage(3, "x"), budget], answer, k=5, judge=judge)
     assert (row.coverage, row.hit, row.reciprocal_rank, row.citation_recall) == (
         1.0,
         True,
@@ -190,6 +193,8 @@ def test_score_row_checks_an_answerable_question() -> None:
         ["answered", "coverage", "retrieved", "cites_gold", "citations_supported"], True
     )
     assert row.passed
+    unjudged = score_row(question, gold, [budget], answer, k=5)
+    assert unjudged.citation_precision is None and "citations_supported" not in unjudged.checks
 
 
 def test_exact_match_and_f1_score_the_short_answer_when_there_is_one() -> None:
@@ -209,7 +214,8 @@ def test_score_row_wants_a_refusal_for_an_unanswerable_question() -> None:
     refused = score_row(question, None, [], _answer(REFUSAL, [], refused=True), k=5)
     assert refused.checks == {"refused": True} and refused.passed
     assert refused.hit is None and refused.coverage is None and refused.citation_precision is None
-    answered = score_row(question, None, [], _answer("Japan rose [1].", [_passage(1, "x")]), k=5)
+    wrong = _answer("Japan rose [1].", [_passage(1, "x")])
+    answered = score_row(question, None, [], wrong, k=5, judge=ScriptedJudge())
     assert answered.checks == {"refused": False, "citations_supported": False}
     assert not answered.passed
 
@@ -321,7 +327,7 @@ def test_evaluate_skips_malformed_lines_and_keeps_going(tmp_path: Path) -> None:
     ]
     bot = _FakeBot(Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index"))
     path = _write_lines(tmp_path / "q.jsonl", lines)
-    report = evaluate(bot, path, progress=False)  # type: ignore[arg-type]
+    report = evaluate(bot, path, progress=False, judge="none")  # type: ignore[arg-type]
     assert [r.id for r in report.rows] == ["budget", "boom", "lost"]
     assert len(report.skipped_lines) == 1
     assert report.skipped_lines[0].startswith("line 2: not valid JSON (Expecting value")
@@ -498,7 +504,7 @@ def e2e_report(indexed: AskDef, tmp_path: Path) -> Iterator[EvalReport]:
         settings=Settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="extractive")
     )
     lines = [json.dumps(row) for row in E2E[:2]] + ["{oops"] + [json.dumps(r) for r in E2E[2:]]
-    yield evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), progress=False)
+    yield evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), progress=False, judge="none")
 
 
 def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_path: Path) -> None:
@@ -509,10 +515,32 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
     metrics = report.metrics
     assert metrics["hit@5"] == 1.0 and metrics["citation_recall"] == 1.0
     assert metrics["refusal_accuracy"] == 1.0 and metrics["false_refusal_rate"] == 0.0
-    assert metrics["citation_precision"] == 1.0 and metrics["answer_coverage"] == 1.0
+    assert metrics["answer_coverage"] == 1.0
+    assert "citation_precision" not in metrics and report.judge == "none"  # no judge ran
     assert metrics["latency_p95"] >= metrics["latency_p50"] > 0
     fx = report.rows[0]
     assert fx.passed and fx.gold == [f"{ARTICLE} ¶10"] and f"{ARTICLE} ¶10" in fx.citations
     assert report.rows[3].refused and report.rows[3].passed
     paths = write_report(report, tmp_path / "report")
     assert "fighter-nations" in paths["html"].read_text(encoding="utf-8")
+    assert "Citation precision: not measured" in paths["md"].read_text(encoding="utf-8")
+
+
+def test_citation_precision_is_judged_by_the_local_model_when_asked(
+    indexed: AskDef, tmp_path: Path
+) -> None:
+    from askdef import local_llm
+
+    if not local_llm.runtime_available():
+        pytest.skip(f"the packaged local model is not installed: {local_llm.install_hint()}")
+    s = indexed.settings
+    bot = AskDef(
+        settings=Settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="extractive")
+    )
+    path = _write_lines(tmp_path / "q.jsonl", [json.dumps(row) for row in E2E[:2]])
+    report = evaluate(bot, path, progress=False, judge="local")
+    assert report.judge == "local"
+    assert sum(r.citations_checked for r in report.rows) >= 2
+    # extractive answers are the documents' own sentences: the judge finds them stated
+    assert report.metrics["citation_precision"] >= 0.5
+    assert "judged by the local model" in write_report(report, tmp_path / "r")["md"].read_text()

@@ -9,7 +9,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
-from askdef.citations import MARKERS, verify
+from askdef.citations import Entailment, Removed, Verified, verify
+from askdef.entailment import ENTAILED, Judge
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.lead_in import continuations
@@ -17,7 +18,7 @@ from askdef.prompts import REFUSAL
 from askdef.question_type import short_answer
 from askdef.relevance import Vocabulary, unmentioned
 from askdef.sanitize import sanitize
-from askdef.text import normalize, sentence_spans
+from askdef.text import normalize
 from askdef.types import Answer, Citation, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
 _REFUSING = re.compile(
@@ -46,12 +47,16 @@ def stream_answer(
     generator: Generator,
     fallback: Generator | None,
     vocabulary: Vocabulary,
+    judge: Judge | None = None,
+    threshold: float = ENTAILED,
     on_topic: OnTopic | None = None,
     missed: Missed | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
 
     A question naming what ``vocabulary`` (the corpus's) lacks is refused without a generator.
+    Sentences are shown only where a retrieved paragraph entails them (``askdef.citations``:
+    verbatim copies, or ``judge`` scoring at least ``threshold``).
 
     ``on_topic(query, citations, passages)`` may reject a verified answer that is about
     something else; it is then refused with a notice. ``missed(query, citations, passages)``
@@ -95,12 +100,17 @@ def stream_answer(
             first_token = time.perf_counter() - started
             yield Delta(text="".join(parts))
 
+    entail = Entailment(judge, threshold)  # each sentence judged once, however often re-verified
+
     def timings() -> Timings:
         total = time.perf_counter() - started
-        return Timings(retrieval=retrieval, first_token=first_token, total=total)
+        return Timings(
+            retrieval=retrieval, first_token=first_token, total=total, judge=entail.seconds
+        )
 
     def finish(text: str, by: Generator, notes: list[str]) -> Answer:
-        return _finish(question, query, text, passages, by, notes, timings(), on_topic)
+        verified = verify(sanitize(text), passages, entail)
+        return _finish(question, query, text, passages, verified, by, notes, timings(), on_topic)
 
     raw = "".join(parts)
     answer = finish(raw, used, notices)
@@ -109,22 +119,24 @@ def stream_answer(
         extra = missed(query, answer.citations, passages)
     if extra:
         raw = f"{raw.rstrip()} {extra}"
-        answer = finish(raw, used, [*answer.notices, MISSED])
+        notices = [*notices, MISSED]
+        answer = finish(raw, used, notices)
         yield Delta(text=f" {extra}")
     if answer.refused and used is generator and fallback is not None and not missing:
         # A small model refuses or misquotes answers its sources hold; the extractive
         # generator keeps its own threshold, so it speaks only when a sentence fits.
         reason = RESCUED.format(name=generator.name)
         text = "".join(fallback.answer(query, passages))
-        rescue = finish(text, fallback, [*answer.notices, reason])
+        rescued_notes = [*answer.notices, reason]  # why the model's answer is not shown
+        rescue = finish(text, fallback, rescued_notes)
         if not rescue.refused:
             yield Fallback(reason=reason, generator=fallback.name)
             yield Delta(text=text)
-            answer, raw, used = rescue, text, fallback
+            answer, raw, used, notices = rescue, text, fallback, rescued_notes
     following = " ".join([] if answer.refused else continuations(query, answer.citations, passages))
     if following:
         raw = f"{raw.rstrip()} {following}"
-        answer = finish(raw, used, [*answer.notices, CONTINUED])
+        answer = finish(raw, used, [*notices, CONTINUED])
         yield Delta(text=f" {following}")
     yield answer
 
@@ -134,13 +146,34 @@ def looks_like_refusal(text: str) -> bool:
     return bool(_REFUSING.search(normalize(text)))
 
 
-def _without_refusals(text: str) -> str:
-    """``text`` without its uncited sentences that say the documents lack the answer: beside
-    cited sentences they contradict the answer (a small model often ends with one)."""
-    for a, b in reversed(list(sentence_spans(text))):
-        if not MARKERS.search(text[a:b]) and looks_like_refusal(text[a:b]):
-            text = f"{text[:a].rstrip()} {text[b:].lstrip()}".strip()
-    return text
+def removal_notices(removed: list[Removed], judge_error: str | None) -> list[str]:
+    """What the user is told about the sentences of an answer that are not shown (a sentence
+    saying the documents lack the answer is not counted: it is no claim about them)."""
+    counts = {"unsupported": 0, "unsourced": 0, "unchecked": 0}
+    for r in removed:
+        if not looks_like_refusal(r.sentence):
+            counts[r.reason] += 1
+    notes = []
+    if counts["unsupported"]:
+        notes.append(
+            f"Removed {_sentences(counts['unsupported'])} that the cited paragraphs do not "
+            "state (they contradict them or add to them)."
+        )
+    if counts["unsourced"]:
+        notes.append(
+            f"Removed {_sentences(counts['unsourced'])} without a source: no retrieved "
+            "paragraph states them."
+        )
+    if counts["unchecked"]:
+        notes.append(
+            f"Removed {_sentences(counts['unchecked'])} that could not be checked against the "
+            f"documents: {judge_error}"
+        )
+    return notes
+
+
+def _sentences(n: int) -> str:
+    return "1 sentence" if n == 1 else f"{n} sentences"
 
 
 def _finish(
@@ -148,20 +181,22 @@ def _finish(
     query: str,
     raw: str,
     passages: list[Passage],
+    verified: Verified,
     generator: Generator,
     notices: list[str],
     timings: Timings,
     on_topic: OnTopic | None,
 ) -> Answer:
-    verified = verify(sanitize(raw), passages)
+    removals = removal_notices(verified.removed, verified.judge_error)
+    notices = [*notices, *removals]
     refused = not verified.citations
-    if refused and raw.strip() and not looks_like_refusal(raw):
+    if refused and raw.strip() and not looks_like_refusal(raw) and not removals:
         notices.append(UNVERIFIED)
     elif not refused and on_topic is not None and not on_topic(query, verified.citations, passages):
         refused = True
         notices.append(OFF_TOPIC)
     citations = [] if refused else verified.citations
-    text = REFUSAL if refused else _without_refusals(verified.text)
+    text = REFUSAL if refused else verified.text
     return Answer(
         question=question,
         text=text,

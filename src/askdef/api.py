@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
 from askdef.errors import EmptyQuestionError, QuestionTooLongError
-from askdef.generation import Generator, make_generator
+from askdef.generation import Generator, make_generator, make_judge
 from askdef.ingest import ProgressFactory, ingest
 from askdef.relevance import Scorer, rerank
 from askdef.retrieval import Generation
@@ -19,6 +20,7 @@ from askdef.store import open_backend
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
+    from askdef.entailment import Judge
     from askdef.evaluation import EvalReport
 
 
@@ -99,6 +101,12 @@ class AskDef:
             self._generator = make_generator(self.settings, scorer)
         return self._generator
 
+    @functools.cached_property
+    def judge(self) -> Judge | None:
+        """The entailment judge of answers that are not word-for-word copies (see
+        ``Settings.judge``); its model loads when it first judges. None: only copies pass."""
+        return make_judge(self.settings, self.generator.name)
+
     def stream(
         self, question: str, history: list[dict[str, str]] | None = None
     ) -> Iterator[StreamEvent]:
@@ -129,6 +137,8 @@ class AskDef:
             generator=generator,
             fallback=fallback,
             vocabulary=generation.vocabulary,
+            judge=self.judge,
+            threshold=self.settings.entailment_threshold,
             on_topic=lambda query, citations, passages: addresses(
                 scorer, query, citations, passages
             ),
@@ -146,11 +156,14 @@ class AskDef:
                 return event
         raise AssertionError("stream() always ends with an Answer")
 
-    def evaluate(self, questions: str | Path, *, progress: bool = True, k: int = 5) -> EvalReport:
-        """Score answers and retrieval on a JSONL question set; see ``askdef.evaluation``."""
+    def evaluate(
+        self, questions: str | Path, *, progress: bool = True, k: int = 5, judge: str = "auto"
+    ) -> EvalReport:
+        """Score answers and retrieval on a JSONL question set; ``judge`` (local, openai,
+        none, auto) grades citation precision. See ``askdef.evaluation``."""
         from askdef.evaluation import evaluate
 
-        return evaluate(self, Path(questions), progress=progress, k=k)
+        return evaluate(self, Path(questions), progress=progress, k=k, judge=judge)
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` (from 1) of ``doc_id`` as indexed; ``KeyError`` if there is none."""

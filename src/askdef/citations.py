@@ -1,28 +1,38 @@
-"""Citation verification: every ``[n]`` shown must point at a retrieved paragraph that supports it.
+"""Citation verification: every ``[n]`` shown must point at a retrieved paragraph that states
+what its sentence says.
 
-A sentence is *supported* by a paragraph when the paragraph holds every number and every name
-(capitalised word after the first, or a first word in capitals) the sentence states, and a
-span of one or two of its sentences covers at least ``SUPPORT`` of the sentence's content
-words (stemmed, stopwords dropped). That span is the citation's verbatim quote. A sentence
-that repeats one word three times in a row ("March March March") is supported by nothing: it
-is a model stuck in a loop.
+A sentence is *supported* by a paragraph span when the span entails it (``askdef.entailment``):
+it repeats one or two whole sentences of the paragraph word for word, or the judge says the
+span states it. Before any judge runs, the span is the one or two sentences of the paragraph
+that share most of the sentence's content words (stemmed, stopwords dropped), and a paragraph
+is passed over at once when it lacks a number or a name (capitalised word after the first, or a
+first word in capitals) the sentence states, when that span shares less than ``OVERLAP`` of its
+content words, or when the sentence repeats one word three times in a row ("March March March":
+a model stuck in a loop). The span is the citation's verbatim quote.
+
 Markers that fail are dropped and counted, and a sentence whose every marker failed goes with
-them (it claimed a source that does not back it). A sentence without markers gets a citation
-only when one retrieved paragraph covers it strongly (``AUTO_SUPPORT``): small models forget them.
-Markers are renumbered by first appearance, one number per paragraph.
+them (it claimed a source that does not state it). A sentence without markers is shown only
+when a retrieved paragraph entails it, and then cites that paragraph; anything else is removed,
+whatever it says (a document may have told the model to write it). Removed sentences are
+listed with the reason. Markers are renumbered by first appearance, one number per paragraph.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import time
 from dataclasses import dataclass, field
+from typing import Literal
 
+from askdef.entailment import ENTAILED, Judge, verbatim_span
+from askdef.errors import GenerationError
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
-SUPPORT = 0.5
-AUTO_SUPPORT = 0.75
+OVERLAP = 0.3  # least share of a sentence's content words its span must hold to be judged
+UNSOURCED_OVERLAP = 0.5  # the same for a sentence without markers, judged against each passage
+JUDGED_PASSAGES = 2  # most passages judged for a sentence without markers, best overlap first
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _STUTTER = re.compile(r"\b(\w+)(?:\W+\1\b){2}", re.IGNORECASE)
@@ -56,13 +66,28 @@ def best_support(claim: str, paragraph: str) -> Support:
     return best
 
 
+Reason = Literal["unsupported", "unsourced", "unchecked"]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A sentence of the answer that is not shown: its cited paragraphs do not state it
+    (``unsupported``), it cites nothing and no retrieved paragraph states it (``unsourced``),
+    or the judge failed (``unchecked``)."""
+
+    sentence: str
+    reason: Reason
+
+
 @dataclass
 class Verified:
-    """The answer text with only verified markers, and what they cite."""
+    """The answer text with only verified markers, what they cite, and what was removed."""
 
     text: str
     citations: list[Citation] = field(default_factory=list)
     dropped: int = 0
+    removed: list[Removed] = field(default_factory=list)
+    judge_error: str | None = None
 
 
 def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
@@ -84,30 +109,66 @@ def _numbers_in(text: str) -> list[int]:
     return [int(n) for group in MARKERS.findall(text) for n in re.split(r"[,;]", group)]
 
 
-def verify(text: str, passages: list[Passage]) -> Verified:
-    """Drop markers that cite nothing retrieved or an unsupporting paragraph; renumber the rest."""
+class Entailment:
+    """Entailment checks for one answer: verbatim copies first, then ``judge`` (a pair it
+    scores at least ``threshold`` is entailed; without a judge only verbatim copies are). Each
+    pair is judged once, however often the answer is re-verified; after the judge's first
+    failure the rest is unchecked."""
+
+    def __init__(self, judge: Judge | None = None, threshold: float = ENTAILED) -> None:
+        self.judge = judge
+        self.threshold = threshold
+        self.error: str | None = None
+        self.seconds = 0.0  # spent judging
+        self._seen: dict[tuple[str, str], Support | None] = {}
+
+    def support(self, claim: str, paragraph: str, *, overlap: float) -> Support | None:
+        key = (claim, paragraph)
+        if key not in self._seen:
+            self._seen[key] = self._support(claim, paragraph, overlap)
+        return self._seen[key]
+
+    def _support(self, claim: str, paragraph: str, overlap: float) -> Support | None:
+        copied = verbatim_span(claim, paragraph)
+        if copied is not None:
+            return Support(1.0, *copied)
+        best = best_support(claim, paragraph)
+        if best.score < overlap or self.judge is None or self.error is not None:
+            return None
+        started = time.perf_counter()
+        try:
+            p = self.judge.entailment(paragraph[best.start : best.end], claim)
+        except GenerationError as exc:
+            self.error = str(exc)
+            return None
+        finally:
+            self.seconds += time.perf_counter() - started
+        return best if p >= self.threshold else None
+
+
+def verify(text: str, passages: list[Passage], entail: Entailment | None = None) -> Verified:
+    """Keep the markers whose paragraph entails their sentence (``entail``; by default only
+    verbatim copies are) and the sentences left with one; renumber the markers."""
     result = Verified(text="")
+    entail = entail or Entailment()
     numbering: dict[int, int] = {}  # passage index -> shown marker
     seen_quotes: set[tuple[int, int, int]] = set()
     sentences: list[str] = []
     for claim, cited in sentences_with_markers(text):
         supported: list[tuple[int, Support]] = []
         for n in dict.fromkeys(cited):
-            support = best_support(claim, passages[n - 1].text) if 1 <= n <= len(passages) else None
-            if support is not None and support.score >= SUPPORT:
+            ok = 1 <= n <= len(passages)
+            support = entail.support(claim, passages[n - 1].text, overlap=OVERLAP) if ok else None
+            if support is not None:
                 supported.append((n - 1, support))
             else:
                 result.dropped += 1
         if not cited:
-            auto = max(
-                ((i, best_support(claim, p.text)) for i, p in enumerate(passages)),
-                key=lambda pair: pair[1].score,
-                default=None,
-            )
-            if auto is not None and auto[1].score >= AUTO_SUPPORT:
-                supported.append(auto)
-        if cited and not supported:
-            continue  # it claimed sources that do not back it: not shown at all
+            supported = _sourced(claim, passages, entail)
+        if not supported:
+            reason: Reason = "unsupported" if cited else "unsourced"
+            result.removed.append(Removed(claim, "unchecked" if entail.error else reason))
+            continue
         markers = []
         for i, support in supported:
             shown = numbering.setdefault(i, len(numbering) + 1)
@@ -129,7 +190,21 @@ def verify(text: str, passages: list[Passage]) -> Verified:
         sentences.append(_attach(claim, "".join(markers)))
     result.text = " ".join(sentences)
     result.citations.sort(key=lambda c: (c.n, c.start))
+    result.judge_error = entail.error
     return result
+
+
+def _sourced(claim: str, passages: list[Passage], entail: Entailment) -> list[tuple[int, Support]]:
+    """The first of the passages sharing most words with an unmarked ``claim`` that entails it
+    (small models forget markers), as a one-item list; empty when none does."""
+    ranked = sorted(
+        range(len(passages)), key=lambda i: -best_support(claim, passages[i].text).score
+    )
+    for i in ranked[:JUDGED_PASSAGES]:
+        support = entail.support(claim, passages[i].text, overlap=UNSOURCED_OVERLAP)
+        if support is not None:
+            return [(i, support)]
+    return []
 
 
 def _attach(claim: str, markers: str) -> str:

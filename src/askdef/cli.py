@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="eval-report", help="report folder (default: eval-report)")
     ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
     ev.add_argument(
+        "--judge",
+        choices=["auto", "local", "openai", "none"],
+        default="auto",
+        help="who grades citation precision (default auto: the local model when installed, "
+        "the openai endpoint for the openai generator; none: not measured)",
+    )
+    ev.add_argument(
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"
     )
     ev.set_defaults(run=_eval)
@@ -135,7 +142,7 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from askdef.errors import InputError
-    from askdef.report import compare, metrics_table, write_report
+    from askdef.report import compare, judge_line, metrics_table, write_report
 
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])))
@@ -143,12 +150,13 @@ def _eval(args: argparse.Namespace) -> int:
     if not args.questions:
         raise InputError("Name a question set: `askdef eval eval/questions.jsonl`.")
     bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
-    report = bot.evaluate(args.questions, k=args.k)
+    report = bot.evaluate(args.questions, k=args.k, judge=args.judge)
     for line in report.skipped_lines:
         print(f"skipped {line}", file=sys.stderr)
     paths = write_report(report, Path(args.out))
     print(metrics_table(report.metrics))
-    print(f"\nreport: {paths['html']} ({paths['md']}, {paths['json']})")
+    print(f"\n{judge_line(report)}")
+    print(f"report: {paths['html']} ({paths['md']}, {paths['json']})")
     return 0
 
 

@@ -19,11 +19,12 @@ question applies to is left out):
 - ``citation_recall``: 1 when a gold paragraph is among the answer's citations, else 0; mean
   over answerable questions with a gold paragraph.
 - ``citation_precision``: over every (sentence, marker) pair of the shown answers, the share
-  whose cited paragraph *supports* the sentence, pooled over all questions. A paragraph supports
-  a sentence exactly when ``askdef.citations.best_support(sentence, paragraph_text).score >=
-  askdef.citations.SUPPORT``, the same test the verifier applies: the sentence is the answer
-  sentence carrying the marker, markers removed; the paragraph text is the cited passage as the
-  generator saw it (``Answer.passages``). A marker that resolves to no passage supports nothing.
+  whose cited paragraph states the sentence according to the *precision judge*, pooled over all
+  questions (``askdef.metrics.citation_support``). The judge is independent of the verifier's
+  decision: it reads the whole cited paragraph (``Answer.passages``), not the quote the verifier
+  chose, and is asked its own question (``askdef.entailment.precision_messages``); ``--judge
+  openai`` makes it another model. ``EvalReport.judge`` names it; without one (``--judge
+  none``) the metric is absent and the report says "not measured".
 - ``dropped_citations``: markers the verifier removed as unverifiable
   (``Answer.dropped_citations``), summed over all questions.
 - ``refusal_accuracy``: share of ``answerable: false`` questions refused;
@@ -35,7 +36,8 @@ question applies to is left out):
 
 Checks, per question: answerable ones must be ``answered`` (not refused), reach full
 ``coverage``, ``retrieved`` (gold in the top k) and ``cites_gold``; unanswerable ones must be
-``refused``; any answer with markers must have ``citations_supported`` (precision 1).
+``refused``; with a judge, any answer with markers must have ``citations_supported``
+(precision 1).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, computed_field
 
 from askdef._version import __version__
+from askdef.entailment import Judge, precision_messages
 from askdef.errors import InputError, ModelError
+from askdef.generation import make_judge
 from askdef.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -119,6 +123,9 @@ class EvalReport(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     questions_path: str = ""
     k: int = 5
+    judge: str = Field(
+        default="none", description="Who judged citation precision: local, openai or none."
+    )
 
     @property
     def failures(self) -> list[EvalRow]:
@@ -151,14 +158,16 @@ def score_row(
     answer: Answer,
     *,
     k: int,
+    judge: Judge | None = None,
     latency: float = 0.0,
     search_latency: float = 0.0,
 ) -> EvalRow:
-    """Every metric and check of one answered question."""
+    """Every metric and check of one answered question; citation precision only with a
+    ``judge``."""
     text = strip_markers(answer.text)
     prediction = answer.short or text
     ranked = [(p.doc_id, p.paragraph) for p in hits]
-    supported, checked = citation_support(answer)
+    supported, checked = citation_support(answer, judge) if judge else (0, 0)
     answerable = question.answerable
     row = EvalRow(
         id=question.id,
@@ -240,7 +249,7 @@ def settings_summary(settings: Settings, *, k: int, model: str) -> dict[str, Any
 
 
 def evaluate_question(
-    bot: AskDef, question: Question, corpus: CorpusParagraphs, *, k: int
+    bot: AskDef, question: Question, corpus: CorpusParagraphs, *, k: int, judge: Judge | None
 ) -> EvalRow:
     """Search and ask one question, then score it; a failed ask becomes a failed row."""
     gold, notes = resolve_gold(question, corpus)
@@ -252,7 +261,7 @@ def evaluate_question(
         bot.embedder.forget()
         answer = bot.ask(question.question)
         answered = time.perf_counter()
-    except (InputError, ModelError) as exc:
+    except (InputError, ModelError) as exc:  # a failing judge too: GenerationError
         row = EvalRow(
             id=question.id,
             question=question.question,
@@ -270,6 +279,7 @@ def evaluate_question(
         hits,
         answer,
         k=k,
+        judge=judge,
         latency=answered - searched,
         search_latency=searched - started,
     )
@@ -278,7 +288,12 @@ def evaluate_question(
 
 
 def evaluate(
-    bot: AskDef, questions_path: str | Path, *, progress: bool = True, k: int = 5
+    bot: AskDef,
+    questions_path: str | Path,
+    *,
+    progress: bool = True,
+    k: int = 5,
+    judge: str = "auto",
 ) -> EvalReport:
     """Run every question of ``questions_path`` through ``bot`` and measure the answers.
 
@@ -288,6 +303,9 @@ def evaluate(
     malformed lines are skipped and listed in ``EvalReport.skipped_lines``; a question whose
     ask fails with ``InputError``/``ModelError`` becomes a failed row with ``error`` set. Index
     errors propagate as ``bot.search`` raises them.
+
+    ``judge`` (``local``, ``openai``, ``none``, or ``auto``: the verifier's choice of model)
+    judges citation precision; see the module docstring.
     """
     from tqdm import tqdm
 
@@ -298,11 +316,12 @@ def evaluate(
         raise InputError(f"Question file {path} holds no valid question{why}.")
     generator = bot.generator  # load the models before the clock starts
     bot.search("warm up", k=1)
+    grader = make_judge(bot.settings, generator.name, choice=judge, ask=precision_messages)
     corpus = CorpusParagraphs(bot.settings.corpus_dir)
     bar = tqdm(
         questions, desc="eval", unit="q", file=sys.stderr, disable=None if progress else True
     )
-    rows = [evaluate_question(bot, q, corpus, k=k) for q in bar]
+    rows = [evaluate_question(bot, q, corpus, k=k, judge=grader) for q in bar]
     return EvalReport(
         rows=rows,
         metrics=aggregate(rows, k=k),
@@ -312,4 +331,5 @@ def evaluate(
         settings=settings_summary(bot.settings, k=k, model=generator.model),
         questions_path=str(path),
         k=k,
+        judge=grader.name if grader else "none",
     )

@@ -10,7 +10,7 @@ import time
 from collections.abc import Generator as Stream
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from askdef.citations import LEADING_MARKERS, MARKERS
 from askdef.errors import GenerationError, ModelError
@@ -20,6 +20,11 @@ from askdef.relevance import Scorer, focus, score_sentences
 from askdef.settings import Settings
 from askdef.text import sentence_spans
 from askdef.types import Passage
+
+if TYPE_CHECKING:
+    from askdef.entailment import Ask, Judge
+    from askdef.local_llm import LocalChat
+    from askdef.openai_chat import OpenAIChat
 
 
 class Generator(Protocol):
@@ -133,22 +138,51 @@ def make_generator(settings: Settings, scorer: Scorer) -> Generator:
         else:
             choice = "extractive"
     if choice == "openai":
-        from askdef.openai_chat import OpenAIChat
-
-        chat: Chat = OpenAIChat(
-            base_url=os.environ.get("OPENAI_BASE_URL"),
-            api_key=os.environ.get("OPENAI_API_KEY"),
-            model=settings.model,
-            timeout=settings.llm_timeout,
-            retries=settings.llm_retries,
-        )
-        return ChatGenerator("openai", chat, settings, scorer)
+        return ChatGenerator("openai", _openai_chat(settings), settings, scorer)
     if choice == "local":
         return ChatGenerator("local", _local_chat(settings), settings, scorer)
     return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
-def _local_chat(settings: Settings) -> Chat:
+def make_judge(
+    settings: Settings, generator: str, *, choice: str | None = None, ask: Ask | None = None
+) -> Judge | None:
+    """The entailment judge ``choice`` (default ``settings.judge``) names for ``generator``'s
+    answers, worded by ``ask`` (default: the verifier's question); ``auto`` is the openai
+    endpoint for the openai generator, else the local model when it can run. The model loads
+    on the judge's first call (a verbatim answer never makes one)."""
+    from askdef import local_llm
+    from askdef.entailment import ChatJudge
+
+    choice = choice or settings.judge
+    asked = {"ask": ask} if ask else {}
+    if choice == "auto":
+        if generator == "openai":
+            choice = "openai"
+        elif settings.local_model or local_llm.runtime_available():
+            choice = "local"
+        else:
+            return None
+    if choice == "openai":
+        return ChatJudge("openai", lambda: _openai_chat(settings), **asked)
+    if choice == "local":
+        return ChatJudge("local", lambda: _local_chat(settings), **asked)
+    return None
+
+
+def _openai_chat(settings: Settings) -> OpenAIChat:
+    from askdef.openai_chat import OpenAIChat
+
+    return OpenAIChat(
+        base_url=os.environ.get("OPENAI_BASE_URL"),
+        api_key=os.environ.get("OPENAI_API_KEY"),
+        model=settings.model,
+        timeout=settings.llm_timeout,
+        retries=settings.llm_retries,
+    )
+
+
+def _local_chat(settings: Settings) -> LocalChat:
     from askdef import local_llm
 
     if not settings.local_model:
@@ -162,7 +196,7 @@ def _local_chat(settings: Settings) -> Chat:
 
 
 @functools.cache
-def _loaded_local(path: Path, threads: int | None) -> Chat:
+def _loaded_local(path: Path, threads: int | None) -> LocalChat:
     """One loaded llama.cpp model per file and process: loading takes seconds and a GB."""
     from askdef.local_llm import LocalChat
 

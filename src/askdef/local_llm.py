@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from askdef.errors import GenerationError, ModelError
+from askdef.yes_no import YES_NO_ALTERNATIVES, yes_share
 
 if TYPE_CHECKING:
     import xllamacpp
@@ -383,6 +384,31 @@ class LocalChat:
         if finish is None:
             raise GenerationError(f"{self.model} stopped without finishing its answer.")
         raise GenerationError(f"{self.model} stopped its answer early: {finish!r}.")
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        """The probability that the reply to ``messages`` starts with "yes" rather than "no",
+        from the model's next-token log-probabilities (one token, no sampling)."""
+        request = {
+            "messages": messages,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": YES_NO_ALTERNATIVES,
+        }
+        with self._lock:
+            try:
+                reply = self._server.handle_chat_completions(request)
+            except Exception as exc:
+                raise GenerationError(f"{self.model} failed: {exc}") from exc
+        error = _error_text(reply) if isinstance(reply, dict) else repr(reply)
+        if error is not None:
+            raise GenerationError(f"{self.model} failed: {error}")
+        try:
+            first = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            ranked = [(str(t["token"]), float(t["logprob"])) for t in first]
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise GenerationError(f"{self.model} gave no token probabilities: {exc}") from exc
+        return yes_share(ranked)
 
     def complete(
         self,

@@ -1,7 +1,8 @@
 """Evaluation metrics: pure functions over answers, rankings and gold paragraphs.
 
-See ``askdef.evaluation`` for what each aggregate means; "supports" is the verifier's own test
-(``askdef.citations.best_support(sentence, paragraph).score >= askdef.citations.SUPPORT``).
+See ``askdef.evaluation`` for what each aggregate means. Citation precision is an independent
+judge's verdict (``askdef.entailment.precision_messages``: the whole cited paragraph against the
+sentence, asked in other words than the verifier asks), never the verifier's own decision.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from askdef.citations import MARKERS, SUPPORT, best_support, sentences_with_markers
+from askdef.citations import MARKERS, sentences_with_markers
+from askdef.entailment import Judge
 from askdef.eval_questions import Gold
 from askdef.types import Answer, Citation
 
@@ -90,13 +92,11 @@ def citation_recall(citations: Sequence[Citation], gold: Gold) -> float:
     return float(any(gold.matches(c.doc_id, c.paragraph) for c in citations))
 
 
-def supports(claim: str, paragraph: str) -> bool:
-    """The verifier's notion: a one- or two-sentence span covers ``SUPPORT`` of the claim."""
-    return best_support(claim, paragraph).score >= SUPPORT
-
-
-def citation_support(answer: Answer) -> tuple[int, int]:
-    """(supported, checked) over the answer's (sentence, marker) pairs; see ``supports``."""
+def citation_support(answer: Answer, judge: Judge) -> tuple[int, int]:
+    """(supported, checked) over the answer's (sentence, marker) pairs: a pair is supported
+    when ``judge`` finds yes likelier than no for the cited paragraph's whole text stating the
+    sentence (markers removed), its plain verdict rather than the verifier's stricter bar; a
+    marker that resolves to no passage supports nothing."""
     texts = {(p.doc_id, p.paragraph): p.text for p in answer.passages}
     cited = {c.n: (c.doc_id, c.paragraph) for c in answer.citations}
     supported = checked = 0
@@ -105,7 +105,7 @@ def citation_support(answer: Answer) -> tuple[int, int]:
             checked += 1
             key = cited.get(n)
             text = texts.get(key, "") if key else ""
-            supported += bool(text) and supports(claim, text)
+            supported += bool(text) and judge.entailment(text, claim) > 0.5
     return supported, checked
 
 

@@ -7,10 +7,12 @@ that is not an OpenAI stream, a stream cut before its ``finish_reason``) into er
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import contextlib
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from askdef.errors import GenerationError
+from askdef.yes_no import YES_NO_ALTERNATIVES, yes_share
 
 if TYPE_CHECKING:
     from openai import Stream
@@ -39,11 +41,9 @@ class OpenAIChat:
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
     ) -> Generator[str, None, None]:
         """Yield text deltas; raise ``GenerationError`` on any fault, said plainly."""
-        import openai
-
         finish: str | None = None
         choices_seen = False
-        try:
+        with self._errors():
             stream = cast(
                 "Stream[ChatCompletionChunk]",
                 self._client.chat.completions.create(
@@ -63,19 +63,6 @@ class OpenAIChat:
                     if choice.delta is not None and choice.delta.content:
                         yield choice.delta.content
                     finish = choice.finish_reason or finish
-        except openai.APITimeoutError as exc:
-            raise GenerationError(f"The LLM server at {self._where} timed out.") from exc
-        except openai.APIConnectionError as exc:
-            raise GenerationError(f"Cannot reach the LLM server at {self._where}: {exc}") from exc
-        except openai.APIStatusError as exc:
-            raise GenerationError(
-                f"The LLM server at {self._where} answered HTTP {exc.status_code}: "
-                f"{_short(exc.message)}"
-            ) from exc
-        except (openai.OpenAIError, ValueError) as exc:  # bodies that are not OpenAI JSON/SSE
-            raise GenerationError(
-                f"The LLM server at {self._where} sent a reply askdef cannot read: {_short(exc)}"
-            ) from exc
         if not choices_seen:
             raise GenerationError(
                 f"The LLM server at {self._where} returned no answer (no choices in its reply)."
@@ -89,6 +76,56 @@ class OpenAIChat:
             raise GenerationError(f"The answer was cut off at {max_tokens} tokens.")
         if finish != "stop":
             raise GenerationError(f"The LLM server ended the answer with reason {finish!r}.")
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        """The probability that the reply to ``messages`` starts with "yes" rather than "no":
+        from the first token's log-probabilities when the server gives them, else 1.0 or 0.0
+        from the word it wrote; ``GenerationError`` when it wrote neither."""
+        with self._errors():
+            reply = self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=YES_NO_ALTERNATIVES,
+            )
+        choices = getattr(reply, "choices", None)
+        if not choices:
+            raise GenerationError(
+                f"The LLM server at {self._where} returned no answer (no choices in its reply)."
+            )
+        choice = choices[0]
+        first = choice.logprobs.content[0] if choice.logprobs and choice.logprobs.content else None
+        if first is not None and first.top_logprobs:
+            return yes_share((t.token, t.logprob) for t in first.top_logprobs)
+        word = (choice.message.content or "").strip().casefold().rstrip(".")
+        if word not in ("yes", "no"):
+            raise GenerationError(
+                f"The LLM server at {self._where} answered a yes/no check with {_short(word)!r}."
+            )
+        return float(word == "yes")
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn the openai client's exceptions into ``GenerationError``s said plainly."""
+        import openai
+
+        try:
+            yield
+        except openai.APITimeoutError as exc:
+            raise GenerationError(f"The LLM server at {self._where} timed out.") from exc
+        except openai.APIConnectionError as exc:
+            raise GenerationError(f"Cannot reach the LLM server at {self._where}: {exc}") from exc
+        except openai.APIStatusError as exc:
+            raise GenerationError(
+                f"The LLM server at {self._where} answered HTTP {exc.status_code}: "
+                f"{_short(exc.message)}"
+            ) from exc
+        except (openai.OpenAIError, ValueError) as exc:  # bodies that are not OpenAI JSON/SSE
+            raise GenerationError(
+                f"The LLM server at {self._where} sent a reply askdef cannot read: {_short(exc)}"
+            ) from exc
 
 
 def _short(value: Any, limit: int = 200) -> str:

@@ -32,9 +32,21 @@ _BARE_YEAR = re.compile(_YEAR)  # a calendar year: never what "how many/much" as
 _WANTS_SPAN = re.compile(r"^\s*how (long|far|old)\b", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
+_UNIT = (
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|times|"
+    r"percent|per ?cent|kilometers?|kilometres?|miles?|meters?|metres?|people|members)"
+)
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|a hundred|a thousand|a dozen)(?:-(?:one|two|three|four|five|six|seven|"
+    r"eight|nine))?"
+)
+# Digits, or a number word with its unit ("six months", "twelve weeks"): a bare "one" is as
+# often a pronoun ("one of the largest") as a count.
 _NUMBER = re.compile(
     r"[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
-    r"(?: (?:hundred|thousand|million|billion|trillion)\b)?",
+    rf"(?: (?:hundred|thousand|million|billion|trillion)\b)?|\b{_NUMBER_WORD} {_UNIT}\b",
     re.I,
 )
 

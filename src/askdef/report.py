@@ -59,7 +59,18 @@ def report_data(report: EvalReport) -> dict[str, Any]:
         "settings": report.settings,
         "k": report.k,
         "questions_path": report.questions_path,
+        "judge": report.judge,
     }
+
+
+def judge_line(report: EvalReport) -> str:
+    """Who judged citation precision, or that nobody did."""
+    if report.judge == "none":
+        return "Citation precision: not measured (no judge ran; `--judge local` or `openai`)."
+    return (
+        f"Citation precision judged by the {report.judge} model, asked on its own whether "
+        "each cited paragraph states its sentence (not the verifier's decision)."
+    )
 
 
 def format_metric(name: str, value: float) -> str:
@@ -174,6 +185,8 @@ def render_markdown(report: EvalReport, *, charts: bool = True) -> str:
         f"{len(report.rows)} questions from `{_md(report.questions_path)}`, "
         f"{len(report.failures)} failing, {len(report.skipped_lines)} lines skipped.",
         "",
+        judge_line(report),
+        "",
         metrics_table(report.metrics),
     ]
     if charts:
@@ -237,6 +250,7 @@ def render_html(report: EvalReport) -> str:
 {len(report.failures)} failing, {len(report.skipped_lines)} lines skipped.<br>
 <small>{settings}</small></p>
 <h2>Metrics</h2>
+<p>{esc(judge_line(report)).replace("`", "")}</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <div class="charts">{latency_svg([r.latency for r in report.rows if r.error is None])}
 {metrics_svg(report.metrics)}</div>

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from askdef.entailment import ENTAILED
+
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -92,6 +94,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Sentences of those paragraphs an LLM reads: each paragraph's best one, then "
         "the best of the rest (prompt length is most of a local model's answer time).",
+    )
+    judge: Literal["auto", "openai", "local", "none"] = Field(
+        "auto",
+        description="Who judges whether a cited paragraph states an answer's sentence that is not "
+        "its word-for-word copy. auto: the openai endpoint for the openai generator, else the "
+        "local model when installed, else none. none: only word-for-word copies are shown.",
+    )
+    entailment_threshold: float = Field(
+        ENTAILED,
+        ge=0.0,
+        le=1.0,
+        description="Least probability of 'yes' from the judge for a paragraph to back a sentence.",
     )
     fallback: bool = Field(
         True,

@@ -10,7 +10,7 @@ from collections.abc import Set as AbstractSet
 
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’')\]]*|$)")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]|etc|vs|Mr|Ms|Mrs|Dr|St|No|Inc|Ltd|Co)\.$")
-_WORD = re.compile(r"[\w%$€£¥]+(?:[-'’][\w]+)*")
+WORD = re.compile(r"[\w%$€£¥]+(?:[-'’][\w]+)*")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 STOPWORDS = frozenset(
     (
@@ -58,7 +58,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 def content_words(text: str) -> set[str]:
     """Stemmed words of ``text`` that carry meaning (stopwords dropped)."""
-    words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
+    words = [w for w in WORD.findall(normalize(text)) if w not in STOPWORDS]
     return set(_stemmer().stemWords(words))
 
 
@@ -67,7 +67,7 @@ def names(text: str) -> list[str]:
     when in capitals (``NATO``): the names it states (``Eurofighter``, ``Typhoon``), which a
     paragraph backing it must mention too. (A first word in capitals is no sentence-case
     artefact: a small model once opened a cited sentence with a document's injected "HACKED".)"""
-    words = _WORD.findall(text)
+    words = WORD.findall(text)
     first = words[:1] if words and len(words[0]) > 1 and words[0].isupper() else []
     return first + [w for w in words[1:] if w[0].isupper()]
 

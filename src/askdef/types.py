@@ -96,6 +96,9 @@ class Timings(_Frozen):
         default=None, description="From the question to the first generated text."
     )
     total: float = 0.0
+    judge: float = Field(
+        default=0.0, description="Of the total, the entailment judge's share (askdef.citations)."
+    )
 
 
 class Answer(_Frozen):

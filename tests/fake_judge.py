@@ -1,0 +1,26 @@
+"""A scripted entailment judge for unit tests: yes exactly where the test says so."""
+
+from __future__ import annotations
+
+from askdef.errors import GenerationError
+
+
+class ScriptedJudge:
+    """Says yes (1.0) to each claim given as a string, whatever the premise, and to each
+    ``(premise, claim)`` pair given; no (0.0) to the rest, or to everything but ``fail``,
+    which raises. Every question asked is kept in ``asked``."""
+
+    name = "scripted"
+
+    def __init__(self, *yes: str | tuple[str, str], everything: bool = False) -> None:
+        self.claims = {y for y in yes if isinstance(y, str)}
+        self.pairs = {y for y in yes if isinstance(y, tuple)}
+        self.everything = everything
+        self.fail: str | None = None
+        self.asked: list[tuple[str, str]] = []
+
+    def entailment(self, premise: str, claim: str) -> float:
+        self.asked.append((premise, claim))
+        if self.fail:
+            raise GenerationError(self.fail)
+        return float(self.everything or claim in self.claims or (premise, claim) in self.pairs)
