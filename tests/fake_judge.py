@@ -7,8 +7,9 @@ from askdef.errors import GenerationError
 
 class ScriptedJudge:
     """Says yes (1.0) to each claim given as a string, whatever the premise, and to each
-    ``(premise, claim)`` pair given; no (0.0) to the rest, or to everything but ``fail``,
-    which raises. Every question asked is kept in ``asked``."""
+    ``(premise, claim)`` pair given; no (0.0) to the rest, or yes to everything; ``fail``
+    makes it raise. Every entailment asked is kept in ``asked``. Asked whether a text answers
+    a question, it says yes unless the question is in ``unanswered``."""
 
     name = "scripted"
 
@@ -18,9 +19,15 @@ class ScriptedJudge:
         self.everything = everything
         self.fail: str | None = None
         self.asked: list[tuple[str, str]] = []
+        self.unanswered: set[str] = set()
 
     def entailment(self, premise: str, claim: str) -> float:
         self.asked.append((premise, claim))
         if self.fail:
             raise GenerationError(self.fail)
         return float(self.everything or claim in self.claims or (premise, claim) in self.pairs)
+
+    def answers(self, premise: str, question: str) -> float:
+        if self.fail:
+            raise GenerationError(self.fail)
+        return float(question not in self.unanswered)

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
 from askdef.answering import CONTINUED, MISSED
@@ -47,6 +48,19 @@ def test_extractive_answer_cites_the_paragraph_with_a_verbatim_quote(indexed: As
 def test_extractive_refuses_what_the_documents_do_not_hold(indexed: AskDef, question: str) -> None:
     answer = _bot(indexed, generator="extractive").ask(question)
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
+
+
+def test_an_answer_whose_quotes_do_not_answer_the_question_is_refused(indexed: AskDef) -> None:
+    judge = ScriptedJudge(everything=True)
+    s = indexed.settings
+    bot = AskDef(settings=s.model_copy(update={"generator": "extractive"}), judge=judge)
+    shown = bot.ask(FX_QUESTION)
+    assert not shown.refused and shown.answerability == 1.0
+    judge.unanswered.add(FX_QUESTION)
+    refused = bot.ask(FX_QUESTION)
+    assert refused.refused and refused.text == REFUSAL and refused.citations == []
+    assert refused.answerability == 0.0
+    assert "do not answer what it asks (judged by the scripted model)" in refused.notices[-1]
 
 
 def test_stream_sends_sources_before_text_and_ends_with_the_answer(indexed: AskDef) -> None:
@@ -272,7 +286,7 @@ def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:
     bot, _ = openai_bot([("text", f"{top.text[slice(*sentence)]} [1]")])  # cited right, off topic
     answer = bot.ask(question)
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
-    assert "not about this question" in answer.notices[0]
+    assert "do not answer what it asks" in answer.notices[-1]
 
 
 def test_an_llm_refusal_of_what_the_documents_hold_is_answered_from_their_sentences(
@@ -299,7 +313,7 @@ def test_a_how_much_question_answered_without_a_number_is_refused(openai_bot) ->
     bot, _ = openai_bot([("cite", partner)], fallback=False)
     answer = bot.ask("How much do European companies invest in defense manufacturing in Japan?")
     assert answer.refused and answer.citations == []
-    assert "not about this question" in answer.notices[0]
+    assert "do not answer what it asks" in answer.notices[-1]
 
 
 def test_uncited_model_answer_is_not_shown(openai_bot) -> None:

@@ -356,6 +356,16 @@ def test_question_set_is_large_enough_and_ids_are_unique() -> None:
     assert sum(not q.answerable for q in questions) >= 10
 
 
+def test_near_misses_change_one_thing_of_an_answerable_question() -> None:
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    answerable = {r["id"] for r in rows if r["answerable"]}
+    near = [r for r in rows if "from" in r]
+    assert len(near) >= 30
+    for r in near:
+        assert not r["answerable"] and r["from"] in answerable, r["id"]
+        assert r["change"] in {"entity", "relation", "number", "polarity"}, r["id"]
+
+
 def test_every_quote_occurs_verbatim_in_its_document() -> None:
     for q in _question_set():
         if not q.answerable:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from askdef.citations import Entailment, Removed, Verified, verify
-from askdef.entailment import ENTAILED, Judge
+from askdef.entailment import ANSWERED, ENTAILED, Judge
 from askdef.errors import GenerationError
 from askdef.generation import Generator
 from askdef.lead_in import continuations
@@ -26,8 +26,9 @@ _REFUSING = re.compile(
     r"(contain|answer|find|provide|mention|include|say|state|know)"
 )
 UNVERIFIED = "The model's answer could not be matched to the documents, so it is not shown."
-OFF_TOPIC = (
-    "The model's answer quoted the documents but not about this question, so it is not shown."
+NOT_ANSWERED = (
+    "The passages found are about this question's subject but do not answer what it asks "
+    "(judged by the {judge} model), so no answer is shown."
 )
 RESCUED = (
     "The {name} model gave no answer the documents back; "
@@ -35,7 +36,6 @@ RESCUED = (
 )
 MISSED = "Added a sentence of the documents that answers what the model left out."
 CONTINUED = "Added the sentence after a cited opening line that only announces its paragraph."
-OnTopic = Callable[[str, list[Citation], list[Passage]], bool]
 Missed = Callable[[str, list[Citation], list[Passage]], str | None]
 
 
@@ -49,17 +49,16 @@ def stream_answer(
     vocabulary: Vocabulary,
     judge: Judge | None = None,
     threshold: float = ENTAILED,
-    on_topic: OnTopic | None = None,
+    answer_threshold: float = ANSWERED,
     missed: Missed | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
 
     A question naming what ``vocabulary`` (the corpus's) lacks is refused without a generator.
     Sentences are shown only where a retrieved paragraph entails them (``askdef.citations``:
-    verbatim copies, or ``judge`` scoring at least ``threshold``).
-
-    ``on_topic(query, citations, passages)`` may reject a verified answer that is about
-    something else; it is then refused with a notice. ``missed(query, citations, passages)``
+    verbatim copies, or ``judge`` scoring at least ``threshold``), and an answer only when
+    ``judge`` scores its quotes as answering the question at least ``answer_threshold``;
+    otherwise it is refused with a notice. ``missed(query, citations, passages)``
     may return a cited sentence a generator's verified answer left out; it is appended, as is
     the sentence after a cited lead-in (``askdef.lead_in``).
     """
@@ -110,7 +109,12 @@ def stream_answer(
 
     def finish(text: str, by: Generator, notes: list[str]) -> Answer:
         verified = verify(sanitize(text), passages, entail)
-        return _finish(question, query, text, passages, verified, by, notes, timings(), on_topic)
+        quotes = [c.quote for c in sorted(verified.citations, key=lambda c: c.n)]
+        answerability = entail.answerability(query, quotes) if quotes else None
+        unanswered = answerability is not None and answerability < answer_threshold
+        refuser = (judge.name if judge else "none") if unanswered else None
+        checked = (answerability, refuser)
+        return _finish(question, query, text, passages, verified, by, notes, timings(), checked)
 
     raw = "".join(parts)
     answer = finish(raw, used, notices)
@@ -185,16 +189,19 @@ def _finish(
     generator: Generator,
     notices: list[str],
     timings: Timings,
-    on_topic: OnTopic | None,
+    checked: tuple[float | None, str | None],
 ) -> Answer:
+    """The Answer shown; ``checked`` is the judge's answerability and, when it refused the
+    answer, the judge's name."""
+    answerability, not_answered_by = checked
     removals = removal_notices(verified.removed, verified.judge_error)
     notices = [*notices, *removals]
     refused = not verified.citations
     if refused and raw.strip() and not looks_like_refusal(raw) and not removals:
         notices.append(UNVERIFIED)
-    elif not refused and on_topic is not None and not on_topic(query, verified.citations, passages):
+    elif not_answered_by is not None:
         refused = True
-        notices.append(OFF_TOPIC)
+        notices.append(NOT_ANSWERED.format(judge=not_answered_by))
     citations = [] if refused else verified.citations
     text = REFUSAL if refused else verified.text
     return Answer(
@@ -209,5 +216,6 @@ def _finish(
         query=query,
         dropped_citations=verified.dropped,
         notices=notices,
+        answerability=answerability,
         timings=timings,
     )

@@ -39,6 +39,7 @@ class AskDef:
         *,
         settings: Settings | None = None,
         generator: Generator | None = None,
+        judge: Judge | None = None,
     ) -> None:
         base = settings or Settings()
         update: dict[str, Path] = {}
@@ -50,6 +51,8 @@ class AskDef:
         self._index = open_backend(self.settings)
         self._generation: Generation | None = None
         self._generator = generator
+        if judge is not None:
+            self.judge = judge
         self._scorer: Scorer | None = None
         self._lock = threading.Lock()
 
@@ -103,8 +106,9 @@ class AskDef:
 
     @functools.cached_property
     def judge(self) -> Judge | None:
-        """The entailment judge of answers that are not word-for-word copies (see
-        ``Settings.judge``); its model loads when it first judges. None: only copies pass."""
+        """The judge of sentences that are not word-for-word copies and of whether an answer
+        answers the question (``Settings.judge``, or the one given); its model loads when it
+        first judges. None: only copies pass, and answers are not judged."""
         return make_judge(self.settings, self.generator.name)
 
     def stream(
@@ -120,7 +124,7 @@ class AskDef:
         """
         text = self._check_question(question)
         from askdef.extractive import MIN_SCORE, ExtractiveGenerator
-        from askdef.relevance import addresses, missed_sentence
+        from askdef.relevance import missed_sentence
 
         generator = self.generator
         generation = self._live_generation()
@@ -139,9 +143,7 @@ class AskDef:
             vocabulary=generation.vocabulary,
             judge=self.judge,
             threshold=self.settings.entailment_threshold,
-            on_topic=lambda query, citations, passages: addresses(
-                scorer, query, citations, passages
-            ),
+            answer_threshold=self.settings.answer_threshold,
             missed=None
             if generator.name == "extractive"  # it answers with the best sentences already
             else lambda query, citations, passages: missed_sentence(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -110,10 +111,10 @@ def _numbers_in(text: str) -> list[int]:
 
 
 class Entailment:
-    """Entailment checks for one answer: verbatim copies first, then ``judge`` (a pair it
-    scores at least ``threshold`` is entailed; without a judge only verbatim copies are). Each
-    pair is judged once, however often the answer is re-verified; after the judge's first
-    failure the rest is unchecked."""
+    """The judge's checks for one answer. A sentence is entailed by a paragraph span that it
+    copies word for word, or that ``judge`` scores at least ``threshold`` (without a judge only
+    copies are). Each pair is judged once, however often the answer is re-verified; after the
+    judge's first failure the rest is unchecked (``error``)."""
 
     def __init__(self, judge: Judge | None = None, threshold: float = ENTAILED) -> None:
         self.judge = judge
@@ -121,6 +122,7 @@ class Entailment:
         self.error: str | None = None
         self.seconds = 0.0  # spent judging
         self._seen: dict[tuple[str, str], Support | None] = {}
+        self._answers: dict[tuple[str, tuple[str, ...]], float | None] = {}
 
     def support(self, claim: str, paragraph: str, *, overlap: float) -> Support | None:
         key = (claim, paragraph)
@@ -128,22 +130,35 @@ class Entailment:
             self._seen[key] = self._support(claim, paragraph, overlap)
         return self._seen[key]
 
+    def answerability(self, question: str, quotes: list[str]) -> float | None:
+        """The judge's probability that ``quotes`` answer ``question``; None without a judge."""
+        key = (question, tuple(quotes))
+        if key not in self._answers:
+            premise = " ".join(dict.fromkeys(quotes))
+            self._answers[key] = self._ask(lambda j: j.answers(premise, question))
+        return self._answers[key]
+
     def _support(self, claim: str, paragraph: str, overlap: float) -> Support | None:
         copied = verbatim_span(claim, paragraph)
         if copied is not None:
             return Support(1.0, *copied)
         best = best_support(claim, paragraph)
-        if best.score < overlap or self.judge is None or self.error is not None:
+        if best.score < overlap:
+            return None
+        p = self._ask(lambda j: j.entailment(paragraph[best.start : best.end], claim))
+        return best if p is not None and p >= self.threshold else None
+
+    def _ask(self, question: Callable[[Judge], float]) -> float | None:
+        if self.judge is None or self.error is not None:
             return None
         started = time.perf_counter()
         try:
-            p = self.judge.entailment(paragraph[best.start : best.end], claim)
+            return question(self.judge)
         except GenerationError as exc:
             self.error = str(exc)
             return None
         finally:
             self.seconds += time.perf_counter() - started
-        return best if p >= self.threshold else None
 
 
 def verify(text: str, passages: list[Passage], entail: Entailment | None = None) -> Verified:

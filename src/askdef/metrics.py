@@ -130,3 +130,21 @@ def false_refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:
     """Share of answerable questions refused, from ``(answerable, refused)`` pairs."""
     refused = [r for answerable, r in outcomes if answerable]
     return sum(refused) / len(refused) if refused else None
+
+
+def refusal_curve(
+    rows: Iterable[tuple[bool, bool, float | None]], thresholds: Sequence[float]
+) -> list[tuple[float, float, float]]:
+    """(threshold, refusal accuracy, false-refusal rate) had the answer judge refused below
+    each threshold, from ``(answerable, refused, answerability)`` per question: a question
+    with a judged answer is refused exactly when its answerability is below the threshold,
+    one without keeps its outcome. (A rescue that another threshold would have called for is
+    not re-run: the curve is read off the answers given.)"""
+    rows = list(rows)
+    curve = []
+    for t in thresholds:
+        outcomes = [(a, refused if p is None else p < t) for a, refused, p in rows]
+        accuracy, false = refusal_accuracy(outcomes), false_refusal_rate(outcomes)
+        if accuracy is not None and false is not None:
+            curve.append((t, accuracy, false))
+    return curve

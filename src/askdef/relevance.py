@@ -3,9 +3,9 @@
 Search re-orders the fused passages by their best sentence (``rerank``). The extractive
 generator answers with the best sentences; the LLM generators read only the best sentences of
 each passage (``focus``: about 60% of the words of five passages). Before any generator runs,
-a question naming what the corpus never mentions is refused (``unmentioned``); after, an answer
-whose quotes are not about the question is refused (``addresses``), and an LLM answer that
-left out a clearly better sentence gets it added (``missed_sentence``).
+a question naming what the corpus never mentions is refused (``unmentioned``); after, an LLM
+answer that left out a clearly better sentence gets it added (``missed_sentence``). Whether
+an answer's quotes answer the question is the judge's to say (``askdef.entailment``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from askdef.question_type import fits_question_type
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
-MIN_RELEVANCE = 0.2  # an answer whose best quote scores below this is about something else
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
 MISSED_WORDS = 3  # or how many of the question's words, absent from the quotes, it must add
 
@@ -171,17 +170,6 @@ def quote_relevance(
         relevance(question, p, quote, _dot(query, vector), scorer.weight)
         for (p, quote), vector in zip(quoted, vectors, strict=True)
     )
-
-
-def addresses(
-    scorer: Scorer, question: str, citations: list[Citation], passages: list[Passage]
-) -> bool:
-    """Whether the best of the answer's quotes is about the question at all: a model can cite
-    a real sentence that has nothing to do with what was asked, or no number for "how much"."""
-    if citations and not any(fits_question_type(question, c.quote) for c in citations):
-        return False
-    best = quote_relevance(scorer, question, citations, passages)
-    return best is None or best >= MIN_RELEVANCE
 
 
 def missed_sentence(

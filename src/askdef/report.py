@@ -60,6 +60,11 @@ def report_data(report: EvalReport) -> dict[str, Any]:
         "k": report.k,
         "questions_path": report.questions_path,
         "judge": report.judge,
+        "answer_threshold": report.answer_threshold,
+        "refusal_curve": [
+            {"threshold": t, "refusal_accuracy": a, "false_refusal_rate": f}
+            for t, a, f in report.refusal_curve
+        ],
     }
 
 
@@ -155,6 +160,41 @@ def latency_svg(latencies: Sequence[float], *, bins: int = 10) -> str:
     return "\n".join([*parts, "</svg>"])
 
 
+def tradeoff_svg(curve: Sequence[tuple[float, float, float]], default: float | None) -> str:
+    """Refusal accuracy (up) against false refusals (right) over the answer judge's threshold,
+    one labelled point per threshold, the run's own ringed."""
+    size, pad = 320, 44
+    parts = [_svg_open(size + pad + 20, size + pad + 20, "Refusals over the judge's threshold")]
+
+    def xy(false: float, accuracy: float) -> tuple[float, float]:
+        return pad + false * size, 10 + (1 - accuracy) * size
+
+    parts += [
+        f'<rect x="{pad}" y="10" width="{size}" height="{size}" fill="none" stroke="#999"/>',
+        f'<text x="{pad + size / 2}" y="{size + 40}" text-anchor="middle">false refusals '
+        "(answerable refused) →</text>",
+        f'<text x="12" y="{10 + size / 2}" transform="rotate(-90 12 {10 + size / 2})" '
+        'text-anchor="middle">refusal accuracy →</text>',
+        f'<text x="{pad}" y="{size + 24}">0</text>',
+        f'<text x="{pad + size}" y="{size + 24}" text-anchor="end">1</text>',
+    ]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(f, a) for _, a, f in curve))
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#2e86c1"/>')
+    for t, accuracy, false in curve:
+        x, y = xy(false, accuracy)
+        ours = default is not None and abs(t - default) < 1e-9
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{6 if ours else 3}" '
+            f'fill="{"none" if ours else "#2e86c1"}" stroke="#c0392b" '
+            f'stroke-width="{2 if ours else 0}">'
+            f"<title>threshold {t:.2f}: refusal accuracy {accuracy:.3f}, false refusals "
+            f"{false:.3f}</title></circle>"
+        )
+        if ours or round(t * 20) % 4 == 0:
+            parts.append(f'<text x="{x + 6:.1f}" y="{y - 4:.1f}">{t:.2f}</text>')
+    return "\n".join([*parts, "</svg>"])
+
+
 def _svg_open(width: float, height: float, title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -191,6 +231,14 @@ def render_markdown(report: EvalReport, *, charts: bool = True) -> str:
     ]
     if charts:
         lines += ["![answer latency](latency.svg) ![metrics](metrics.svg)", ""]
+        if report.refusal_curve:
+            lines += [
+                "Refusals over the answer judge's threshold (ringed: this run's, "
+                f"{report.answer_threshold}):",
+                "",
+                "![refusal trade-off](tradeoff.svg)",
+                "",
+            ]
     if report.skipped_lines:
         lines += ["## Skipped lines", "", *(f"- {_md(s)}" for s in report.skipped_lines), ""]
     lines += [
@@ -253,7 +301,8 @@ def render_html(report: EvalReport) -> str:
 <p>{esc(judge_line(report)).replace("`", "")}</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <div class="charts">{latency_svg([r.latency for r in report.rows if r.error is None])}
-{metrics_svg(report.metrics)}</div>
+{metrics_svg(report.metrics)}
+{tradeoff_svg(report.refusal_curve, report.answer_threshold) if report.refusal_curve else ""}</div>
 {f"<h2>Skipped lines</h2><ul>{skipped}</ul>" if skipped else ""}
 <h2>Questions <small>(failures first)</small></h2>
 <table><tr><th>id</th><th>question</th><th>answer</th><th>citations</th><th>gold</th>
@@ -277,6 +326,9 @@ def write_report(report: EvalReport, out_dir: Path) -> dict[str, Path]:
         ),
         "metrics_svg": ("metrics.svg", metrics_svg(report.metrics)),
     }
+    if report.refusal_curve:
+        curve = tradeoff_svg(report.refusal_curve, report.answer_threshold)
+        contents["tradeoff_svg"] = ("tradeoff.svg", curve)
     paths: dict[str, Path] = {}
     for key, (name, text) in contents.items():
         paths[key] = out_dir / name

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from askdef.entailment import ENTAILED
+from askdef.entailment import ANSWERED, ENTAILED
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Least probability of 'yes' from the judge for a paragraph to back a sentence.",
+    )
+    answer_threshold: float = Field(
+        ANSWERED,
+        ge=0.0,
+        le=1.0,
+        description="Least probability of 'yes' from the judge that an answer's quotes answer "
+        "the question asked (not a neighbouring fact); below it the answer is refused.",
     )
     fallback: bool = Field(
         True,

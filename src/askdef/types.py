@@ -125,6 +125,11 @@ class Answer(_Frozen):
     notices: list[str] = Field(
         default_factory=list, description="What the user should know, e.g. a fallback."
     )
+    answerability: float | None = Field(
+        default=None,
+        description="The judge's probability that the verified quotes answer the question "
+        "(refused below Settings.answer_threshold); None when nothing was judged.",
+    )
     timings: Timings = Field(default_factory=Timings)
 
 
