@@ -3,7 +3,7 @@
 Usage, from the project root::
 
     .venv/bin/python benchmarks/squad_answers.py [--generator extractive] [--limit N]
-        [--workdir DIR] [--out DIR]
+        [--workdir DIR] [--out DIR] [--judge local|openai|none]
 
 Writes the SQuAD paragraphs as a corpus (as ``benchmarks/retrieval.py`` does), indexes it in
 ``--workdir`` (kept, so a second run reuses the index), then runs askdef's evaluation on the
@@ -30,6 +30,9 @@ def main() -> int:
     parser.add_argument("--generator", default="extractive")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument(
+        "--judge", default="none", help="citation precision judge: local, openai or none"
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "askdef-squad"
     )
     parser.add_argument("--out", type=Path, default=Path("squad-report"))
@@ -51,7 +54,7 @@ def main() -> int:
         )
     )
     bot.ingest()
-    report = bot.evaluate(questions, k=10)
+    report = bot.evaluate(questions, k=10, judge=args.judge)
     write_report(report, args.out)
     print(metrics_table(report.metrics))
     return 0
