@@ -88,28 +88,33 @@ def judge_messages(premise: str, claim: str) -> list[dict[str, str]]:
     suite: with that line, 92% of its faithful sentences and none of its contradictions pass
     at 0.75, against 92% and 6% at 0.8 without it; worked examples before the question made
     the model say yes to more contradictions.)"""
-    known = set(_words(premise))
-    new = ", ".join(dict.fromkeys(w for w in _words(claim) if w not in known)) or "none"
-    user = (
-        f"Text: {premise}\n\nClaim: {claim}\n\n"
-        f"Words of the claim that the text does not use: {new}.\n\n"
-        "Does the text state the claim?"
-    )
-    return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
+    return _hinted(_SYSTEM, premise, ("Claim", "claim", claim), "Does the text state the claim?")
 
 
 def answers_messages(premise: str, question: str) -> list[dict[str, str]]:
     """The yes/no question whether ``premise`` (an answer's quotes) answers ``question``, with
     the words of the question the premise does not use: where a near-miss differs."""
-    known = set(_words(premise))
-    asked = [w for w in _words(question) if w not in known and w not in _ASKING]
-    new = ", ".join(dict.fromkeys(asked)) or "none"
+    hint = ("Question", "question", question)
+    return _hinted(_ANSWERS_SYSTEM, premise, hint, "Does the text answer the question?", _ASKING)
+
+
+def _hinted(
+    system: str,
+    premise: str,
+    asked: tuple[str, str, str],
+    question: str,
+    ignore: frozenset[str] = frozenset(),
+) -> list[dict[str, str]]:
+    """Messages showing ``premise``, then ``asked`` (label, noun, text) and the words of its
+    text that the premise does not use (less ``ignore``), then ``question``."""
+    label, noun, text = asked
+    known = set(_words(premise)) | ignore
+    new = ", ".join(dict.fromkeys(w for w in _words(text) if w not in known)) or "none"
     user = (
-        f"Text: {premise}\n\nQuestion: {question}\n\n"
-        f"Words of the question that the text does not use: {new}.\n\n"
-        "Does the text answer the question?"
+        f"Text: {premise}\n\n{label}: {text}\n\n"
+        f"Words of the {noun} that the text does not use: {new}.\n\n{question}"
     )
-    return [{"role": "system", "content": _ANSWERS_SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def precision_messages(paragraph: str, sentence: str) -> list[dict[str, str]]:
