@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -202,6 +203,48 @@ def test_kill_during_ingest_keeps_previous_index(corpus: Path, tmp_path: Path, e
     big.unlink()
     bot.ingest()  # the lock died with the writer; the leftover generation is cleaned up
     assert [g for g in index.glob("gen-*")] == [live]
+
+
+def test_ctrl_c_during_ingest_says_how_far_it_got(corpus: Path, tmp_path: Path, embedder) -> None:
+    index = tmp_path / "index"
+    AskDef(corpus_dir=corpus, index_dir=index).ingest()
+    live = IndexDir(index).require_current()
+    (corpus / "big.txt").write_text(
+        "\n\n".join(f"Paragraph {i} talks about topic {i} at length." for i in range(3000))
+    )
+    command = ["-m", "askdef.cli", "--corpus", str(corpus), "--index", str(index), "index"]
+    writer = subprocess.Popen(
+        [sys.executable, *command],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not [g for g in index.glob("gen-*") if g != live] and time.monotonic() < deadline:
+        assert writer.poll() is None, "the writer finished before it could be interrupted"
+        time.sleep(0.05)
+    time.sleep(2.0)  # well into embedding
+    writer.send_signal(signal.SIGINT)
+    _, err = writer.communicate(timeout=60)
+    assert writer.returncode == 130
+    assert re.search(r"interrupted: embedded [\d,]+ of 3,0\d\d new chunks", err), err
+    assert "previous index is unchanged" in err and "Traceback" not in err
+    assert IndexDir(index).require_current() == live
+    assert list(index.glob("gen-*")) == [live]  # the partial build is gone
+
+
+def test_more_chunks_than_one_chroma_call_takes(tmp_path: Path) -> None:
+    from llama_index.core.schema import TextNode
+
+    from askdef.vectors import add_nodes
+
+    store = open_vector_store(tmp_path)
+    limit = store.client._client.get_max_batch_size()
+    nodes = [
+        TextNode(id_=f"n{i}", text=f"chunk {i}", embedding=[1.0, i / 10_000, 0.5, 0.25])
+        for i in range(limit + 100)
+    ]
+    add_nodes(store, nodes)
+    assert store.client.count() == limit + 100
 
 
 def _hold_lock(index: Path) -> subprocess.Popen[str]:

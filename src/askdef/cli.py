@@ -179,11 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AskdefError as exc:
         print(f"askdef: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print(
-            "askdef: interrupted; the index is unchanged unless a new one was published.",
-            file=sys.stderr,
+    except KeyboardInterrupt as exc:
+        said = "; ".join(getattr(exc, "__notes__", [])) or (
+            "the index is unchanged unless a new one was published"
         )
+        print(f"askdef: interrupted: {said}.", file=sys.stderr)
         return 130
 
 

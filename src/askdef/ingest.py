@@ -174,8 +174,24 @@ def _fill(
         }
         nodes.extend(chunk_paragraphs(paragraphs, splitter))
     texts = [embed_text(node) for node in nodes]
-    tick = progress(len(texts)) if progress else None
-    for node, vector in zip(nodes, embedder.embed_documents(texts, tick), strict=True):
+    shown = progress(len(texts)) if progress else None
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if shown:
+            shown(n)
+
+    try:
+        vectors = embedder.embed_documents(texts, tick)
+    except KeyboardInterrupt as exc:
+        exc.add_note(
+            f"embedded {done:,} of {len(texts):,} new chunks; the partial build was removed "
+            "and the previous index is unchanged"
+        )
+        raise
+    for node, vector in zip(nodes, vectors, strict=True):
         node.embedding = vector
     add_nodes(store, nodes)
     chunks += [

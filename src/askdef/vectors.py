@@ -35,8 +35,11 @@ def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> li
 
 
 def add_nodes(store: ChromaVectorStore, nodes: Sequence[TextNode]) -> None:
-    if nodes:
-        store.add(list(nodes))
+    """Write ``nodes`` in batches the Chroma client accepts (its ``max_batch_size``, ~5,400
+    embedded): llama-index's own batches are larger, so a big corpus would fail in one call."""
+    batch = store.client._client.get_max_batch_size()  # the collection's client, embedded or HTTP
+    for start in range(0, len(nodes), batch):
+        store.add(list(nodes[start : start + batch]))
 
 
 def delete_documents(store: ChromaVectorStore, doc_ids: list[str]) -> None:
