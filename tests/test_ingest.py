@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from askdef import AskDef, Settings
 from askdef.errors import (
@@ -24,8 +25,10 @@ from askdef.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
+from askdef.loading import corpus_files
 from askdef.store import IndexDir
 from askdef.vectors import open_vector_store
+from askdef.web import build_app
 
 ARTICLE = "european-defense-industry-japan-potential.txt"
 
@@ -119,6 +122,103 @@ def test_bad_corpus_files_are_skipped_not_fatal(corpus: Path, tmp_path: Path, em
     assert len(report.added) == 2
 
 
+def test_links_out_of_the_corpus_are_skipped_and_never_served(corpus: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("The vault code is 4417 and nobody may know it.\n")
+    (outside / "folder" / "notes.txt").write_text("The vault code is 4417, notes say.\n")
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "outside").symlink_to(outside / "folder", target_is_directory=True)
+    (corpus / ".drafts").mkdir()
+    (corpus / ".drafts" / "draft.txt").write_text("Drafts are linked in on purpose.\n")
+    (corpus / "drafts").symlink_to(".drafts", target_is_directory=True)  # stays inside: fine
+    (corpus / "latest.txt").symlink_to(ARTICLE)  # inside, and indexed once as ARTICLE
+    (corpus / "archive").mkdir()
+    (corpus / "archive" / "again").symlink_to("..", target_is_directory=True)  # a loop
+    index = tmp_path / "index"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "askdef.cli",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            "index",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 3, run.stderr
+    real = outside.resolve()
+    assert (
+        f"skipped passwd.txt: is a link to a file outside the corpus folder "
+        f"({real / 'secret.txt'}); not indexed"
+    ) in run.stderr
+    assert (
+        f"skipped outside: is a link to a folder outside the corpus folder ({real / 'folder'}); "
+        "nothing under it is indexed"
+    ) in run.stderr
+    assert run.stderr.count("skipped ") == 2, run.stderr
+
+    bot = AskDef(settings=Settings(corpus_dir=corpus, index_dir=index, generator="extractive"))
+    originals = sorted(p.name for p in corpus.iterdir() if p.is_file() and not p.is_symlink())
+    assert bot.documents() == sorted([*originals, "drafts/draft.txt"])
+    for doc_id in bot.documents():
+        assert not any("4417" in p.text for p in bot.document(doc_id))
+    api = TestClient(build_app(bot))
+    for doc_id in ("passwd.txt", "outside/notes.txt"):
+        assert api.get(f"/api/documents/{doc_id}").status_code == 404
+
+
+def test_indexed_file_replaced_by_a_link_out_of_the_corpus_leaves_the_index(
+    corpus: Path, tmp_path: Path, embedder
+) -> None:
+    bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    bot.ingest()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The vault code is 4417 and nobody may know it.\n")
+    (corpus / ARTICLE).unlink()
+    (corpus / ARTICLE).symlink_to(secret)
+    report = bot.ingest()
+    assert report.removed == [ARTICLE] and not report.updated
+    ((skipped_id, reason),) = [(s.doc_id, s.reason) for s in report.skipped]
+    assert skipped_id == ARTICLE and "outside the corpus folder" in reason
+    assert ARTICLE not in bot.documents()
+    with pytest.raises(KeyError):
+        bot.document(ARTICLE)
+
+
+def test_corpus_walk_reports_broken_links_and_unreadable_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "c"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "a.txt").write_text("A.\n")
+    (corpus / "gone.txt").symlink_to("nowhere.txt")
+    (corpus / "loop1.txt").symlink_to("loop2.txt")
+    (corpus / "loop2.txt").symlink_to("loop1.txt")
+    listdir = Path.iterdir
+
+    def iterdir(self: Path):  # root cannot chmod a folder out of reach, so fake it
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return listdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    found = corpus_files(corpus)
+    assert found.files == [corpus / "a.txt"]
+    assert {s.doc_id: s.reason for s in found.skipped} == {
+        "gone.txt": "is a broken link (to nowhere.txt); not indexed",
+        "locked": "is a folder that cannot be read (Permission denied); "
+        "nothing under it is indexed",
+        "loop1.txt": "is a broken link (to loop2.txt); not indexed",
+        "loop2.txt": "is a broken link (to loop1.txt); not indexed",
+    }
+
+
 def test_empty_or_missing_corpus(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(EmptyCorpusError, match="No readable"):
@@ -152,7 +252,8 @@ def test_second_writer_is_refused(corpus: Path, tmp_path: Path) -> None:
             "-c",
             textwrap.dedent(f"""
             import sys, time
-            from askdef.store import IndexDir
+            from askdef.loading import corpus_files
+from askdef.store import IndexDir
             with IndexDir(__import__('pathlib').Path({str(index)!r})).writer_lock():
                 print('locked', flush=True)
                 time.sleep(60)

@@ -177,7 +177,9 @@ class CorpusParagraphs:
 
     def _index(self) -> dict[str, Path]:
         if self._files is None:
-            files = [p for p in corpus_files(self._dir) if p.suffix.lower() in SUPPORTED_SUFFIXES]
+            files = [
+                p for p in corpus_files(self._dir).files if p.suffix.lower() in SUPPORTED_SUFFIXES
+            ]
             self._files = {doc_key(doc_id_of(p, self._dir)): p for p in files}
             self._files.update({doc_id_of(p, self._dir): p for p in files})
         return self._files

@@ -42,8 +42,11 @@ class _Plan:
 
 
 def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
-    plan = _Plan()
-    for path in corpus_files(corpus_dir):
+    found = corpus_files(corpus_dir)
+    # Links out of the corpus are never read: unlike an unreadable file, a file that became
+    # such a link keeps no last good version, so it leaves the index with `removed`.
+    plan = _Plan(skipped=list(found.skipped))
+    for path in found.files:
         doc_id = doc_id_of(path, corpus_dir)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             plan.skipped.append(SkippedFile(doc_id=doc_id, reason="unsupported file type"))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections import deque
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 from askdef.errors import CorpusNotFoundError, UnreadableFileError
+from askdef.types import SkippedFile
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -28,18 +31,83 @@ class Document:
     sha256: str
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Every non-hidden file under ``corpus_dir``, sorted, whatever its type."""
+@dataclass(frozen=True)
+class CorpusFiles:
+    """What the corpus walk found: the files to read, and the links it would not follow."""
+
+    files: list[Path]
+    skipped: list[SkippedFile]
+
+
+def corpus_files(corpus_dir: Path) -> CorpusFiles:
+    """Every non-hidden file under ``corpus_dir``, sorted, whatever its type.
+
+    The corpus folder is a boundary: a link is followed only when its target is inside it, so
+    a link cannot publish a file from elsewhere; links that leave it, and broken ones, are
+    skipped with the reason. Each real file and folder is listed once, under its own path when
+    it has one, so a link to an ancestor folder neither loops nor indexes a file twice.
+    """
     if not corpus_dir.is_dir():
         raise CorpusNotFoundError(
             f"Corpus folder {corpus_dir} does not exist: create it and put .txt, .md or .html "
             "files in it, or point ASKDEF_CORPUS_DIR at your documents."
         )
-    return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
+    root = _real(corpus_dir)
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+    seen: set[Path] = set()  # real paths already listed or walked
+    paths, links = deque([corpus_dir]), deque[Path]()  # links wait, so a target's own path wins
+    while paths or links:
+        path = paths.popleft() if paths else links.popleft()
+        real = _real(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            entries, problem = _listing(path)
+            if problem:
+                skipped.append(SkippedFile(doc_id=doc_id_of(path, corpus_dir), reason=problem))
+            for entry in entries:
+                if not entry.is_symlink():
+                    paths.append(entry)
+                elif reason := _link_problem(entry, root):
+                    skipped.append(SkippedFile(doc_id=doc_id_of(entry, corpus_dir), reason=reason))
+                else:
+                    links.append(entry)
+    return CorpusFiles(files=sorted(files), skipped=sorted(skipped, key=lambda s: s.doc_id))
+
+
+def _listing(folder: Path) -> tuple[list[Path], str | None]:
+    """The folder's non-hidden entries, or why it cannot be listed.
+
+    Sorted, so which of two links to one target gets listed does not depend on the disk.
+    """
+    try:
+        return sorted(p for p in folder.iterdir() if not p.name.startswith(".")), None
+    except OSError as exc:
+        return [], f"is a folder that cannot be read ({exc.strerror}); nothing under it is indexed"
+
+
+def _real(path: Path) -> Path:
+    # os.path.realpath, unlike Path.resolve on Python 3.11, does not raise on a link loop.
+    return Path(os.path.realpath(path))
+
+
+def _link_problem(link: Path, root: Path) -> str | None:
+    """Why ``link`` is not followed; None when its target exists inside ``root``."""
+    target = _real(link)
+    if not target.exists():
+        return f"is a broken link (to {os.readlink(link)}); not indexed"
+    if target.is_relative_to(root):
+        return None
+    if target.is_dir():
+        return (
+            f"is a link to a folder outside the corpus folder ({target}); "
+            "nothing under it is indexed"
+        )
+    return f"is a link to a file outside the corpus folder ({target}); not indexed"
 
 
 def doc_id_of(path: Path, corpus_dir: Path) -> str:
