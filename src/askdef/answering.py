@@ -51,6 +51,7 @@ def stream_answer(
     threshold: float = ENTAILED,
     answer_threshold: float = ANSWERED,
     missed: Missed | None = None,
+    max_query_chars: int | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
 
@@ -60,7 +61,8 @@ def stream_answer(
     ``judge`` scores its quotes as answering the question at least ``answer_threshold``;
     otherwise it is refused with a notice. ``missed(query, citations, passages)``
     may return a cited sentence a generator's verified answer left out; it is appended, as is
-    the sentence after a cited lead-in (``askdef.lead_in``).
+    the sentence after a cited lead-in (``askdef.lead_in``). A follow-up's condensed query
+    keeps at most its last ``max_query_chars`` characters.
     """
     started = time.perf_counter()
     notices: list[str] = []
@@ -73,6 +75,7 @@ def stream_answer(
                 raise
             query = fallback.condense(question, history)
             notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
+        query = _tail(query, max_query_chars)
     passages = search(query)
     yield Retrieved(query=query, passages=passages)
     retrieval = time.perf_counter() - started
@@ -174,6 +177,17 @@ def removal_notices(removed: list[Removed], judge_error: str | None) -> list[str
             f"documents: {judge_error}"
         )
     return notes
+
+
+def _tail(query: str, limit: int | None) -> str:
+    """``query`` cut to its last ``limit`` characters, from a whole word: the follow-up comes
+    last (the extractive condense appends it to the whole previous question)."""
+    if limit is None or len(query) <= limit:
+        return query
+    cut = query[-limit:]
+    if not query[-limit - 1].isspace():  # the cut falls inside a word: drop its end
+        cut = re.sub(r"^\S*", "", cut)
+    return cut.strip() or query[-limit:]
 
 
 def _sentences(n: int) -> str:

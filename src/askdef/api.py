@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
-from askdef.errors import EmptyQuestionError, QuestionTooLongError
+from askdef.errors import EmptyQuestionError, InvalidTextError, QuestionTooLongError
 from askdef.generation import Generator, make_generator, make_judge
 from askdef.ingest import ProgressFactory, ingest
 from askdef.relevance import Scorer, rerank
@@ -22,6 +23,11 @@ from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 if TYPE_CHECKING:
     from askdef.entailment import Judge
     from askdef.evaluation import EvalReport
+
+# Lone surrogates (a str holds them, UTF-8 cannot encode them: the embedder fails) and the
+# control characters (category Cc) but tab, newline and carriage return, which are not text.
+_INVALID_CHARACTER = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ROLES = ("user", "assistant", "system")
 
 
 class AskDef:
@@ -81,11 +87,15 @@ class AskDef:
         """The ``k`` paragraphs that best match ``question``, best first.
 
         Dense and BM25 results are fused, then the best ``rerank_pool`` of them re-ordered by
-        their best sentence (see ``askdef.relevance.rerank``).
+        their best sentence (see ``askdef.relevance.rerank``). Raises ``InputError`` for an
+        empty or too long question, or one with a character no model can read.
         """
-        query = self._check_question(question)
+        return self._search(self._check_question(question), k or self.settings.top_k)
+
+    def _search(self, query: str, k: int) -> list[Passage]:
+        """``search`` without the checks of what a user typed: ``stream`` searches with the
+        condensed query it wrote itself (bounded by ``stream_answer``)."""
         generation = self._live_generation()
-        k = k or self.settings.top_k
         pool = self.settings.rerank_pool
         found = generation.search(
             query,
@@ -121,8 +131,13 @@ class AskDef:
         final ``Answer`` holds the verified text and citations that replace it. A ``Fallback``
         event means the extractive generator answers instead: the LLM failed, or gave no
         answer the documents back while one of their sentences fits the question.
+
+        Before any model runs, raises ``InputError`` for an empty or too long question, or an
+        invalid character in it or in a history message. Only the question has a length limit:
+        the condensed query is cut to its last ``max_question_chars`` characters instead.
         """
         text = self._check_question(question)
+        history = self._check_history(history or [])
         from askdef.extractive import MIN_SCORE, ExtractiveGenerator
         from askdef.relevance import missed_sentence
 
@@ -136,8 +151,9 @@ class AskDef:
         )
         return stream_answer(
             text,
-            list(history or []),
-            search=lambda query: self.search(query, k=self.settings.context_passages),
+            history,
+            search=lambda query: self._search(query, self.settings.context_passages),
+            max_query_chars=self.settings.max_question_chars,
             generator=generator,
             fallback=fallback,
             vocabulary=generation.vocabulary,
@@ -182,6 +198,8 @@ class AskDef:
         return [generation.paragraph(doc_id, n) for n in range(1, count + 1)]
 
     def _check_question(self, question: str) -> str:
+        """The question stripped; ``InputError`` if it is empty, too long or holds an invalid
+        character."""
         text = (question or "").strip()
         if not text:
             raise EmptyQuestionError("The question is empty: type a question to search for.")
@@ -191,7 +209,18 @@ class AskDef:
                 f"The question is {len(text):,} characters long; the limit is {limit:,}. "
                 "Shorten it to the question itself (ASKDEF_MAX_QUESTION_CHARS raises the limit)."
             )
+        _check_text(question, "The question", "ask again")
         return text
+
+    @staticmethod
+    def _check_history(history: list[dict[str, str]]) -> list[dict[str, str]]:
+        """A copy of ``history`` once no message holds an invalid character (its length is
+        not limited: an answer or an earlier long question is no reason to refuse a turn)."""
+        for n, message in enumerate(history, start=1):
+            role = message.get("role")
+            where = f"History message {n}" + (f" ({role})" if role in _ROLES else "")
+            _check_text(message.get("content", ""), where, "send the conversation again")
+        return list(history)
 
     def _scorer_of(self, generation: Generation) -> Scorer:
         """The one sentence scorer search and the generators share, weighting words by the
@@ -211,3 +240,21 @@ class AskDef:
                 generation.manifest.check_matches(self.settings.index_shape())
                 self._generation = generation
             return self._generation
+
+
+def _check_text(text: str, where: str, retry: str) -> None:
+    """Raise ``InvalidTextError`` if ``text`` (the part of the input ``where`` names) holds a
+    lone surrogate or a control character other than tab, newline and carriage return."""
+    bad = _INVALID_CHARACTER.search(text)
+    if bad is None:
+        return
+    code = ord(bad.group())
+    what = (
+        f"a lone UTF-16 surrogate U+{code:04X}, half of a character such as an emoji"
+        if 0xD800 <= code <= 0xDFFF
+        else f"the control character U+{code:04X}"
+    )
+    raise InvalidTextError(
+        f"{where} contains an invalid character ({what}) at position {bad.start() + 1:,}: "
+        f"remove it and {retry}."
+    )

@@ -3,7 +3,8 @@
     AskdefError
     ├── InputError
     │   ├── EmptyQuestionError
-    │   └── QuestionTooLongError
+    │   ├── QuestionTooLongError
+    │   └── InvalidTextError
     ├── CorpusError
     │   ├── CorpusNotFoundError
     │   ├── EmptyCorpusError
@@ -37,6 +38,10 @@ class EmptyQuestionError(InputError):
 
 class QuestionTooLongError(InputError):
     """The question is longer than ``Settings.max_question_chars``."""
+
+
+class InvalidTextError(InputError):
+    """The question or a history message holds a lone surrogate or a control character."""
 
 
 class CorpusError(AskdefError):
