@@ -5,7 +5,7 @@ Each request takes the next script step (the last one repeats):
 - ``("say", sentence, anchor)``: stream ``sentence [n]`` (its final stop after the marker),
   ``[n]`` the source block holding ``anchor``
 - ``("text", text)``: stream ``text`` as is
-- ``("status", code)``: an OpenAI-style JSON error with that HTTP status
+- ``("status", code[, message])``: an OpenAI-style JSON error with that HTTP status
 - ``("hang", seconds)``: say nothing for that long
 - ``("empty_choices",)``: a 200 stream whose chunks have ``choices: []``
 - ``("html",)``: a 200 HTML page, as a misconfigured proxy sends
@@ -81,7 +81,9 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             kind, *args = fake.next_step(body)
             if kind == "status":
-                self._send(args[0], b'{"error": {"message": "scripted failure", "type": "x"}}')
+                message = args[1] if len(args) > 1 else "scripted failure"
+                error = {"error": {"message": message, "type": "x"}}
+                self._send(args[0], json.dumps(error).encode())
             elif kind == "hang":
                 time.sleep(args[0])
                 self._send(500, b"{}")

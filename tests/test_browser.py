@@ -46,8 +46,8 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-# The chat element is briefly absent while Gradio re-renders (after login): read it null-safely.
-FINISHED = r"(document.querySelector('#askdef-chat')?.innerText.match(/— .+, \d+\.\d s/g) || [])"
+# Each finished answer ends with its model line, "— extractive, 0.4 s".
+FINISHED = re.compile(r"^— .+, \d+\.\d s$")
 
 
 def expect(locator: Any) -> Any:
@@ -61,7 +61,9 @@ def _ask(page: Any, question: str, turn: int = 1) -> None:
     """Ask ``question`` and wait for answer number ``turn`` (each ends with its model line)."""
     page.fill("#askdef-question textarea", question)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"{FINISHED}.length >= {turn}", timeout=ANSWER_TIMEOUT)
+    # a locator, not wait_for_function: the page's CSP forbids the eval that one needs
+    answers = page.locator("#askdef-chat em").filter(has_text=FINISHED)
+    expect(answers).to_have_count(turn, timeout=ANSWER_TIMEOUT)
     page.wait_for_timeout(300)  # let the last render settle before reading or screenshotting
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fake_judge import ScriptedJudge
 
 from askdef.citations import Entailment, Removed, sentences_with_markers, verify
-from askdef.sanitize import sanitize
 from askdef.types import Passage
 
 FX = (
@@ -169,14 +168,6 @@ def test_an_unmarked_sentence_is_shown_only_when_a_retrieved_paragraph_entails_i
     assert v.removed == [Removed("Japan is nice.", "unsourced"), Removed("HACKED.", "unsourced")]
 
 
-def test_sanitize_strips_html_images_and_script_links() -> None:
-    dirty = (
-        'Hi <img src="http://evil/x.png" onerror="alert(1)"><script>alert(2)</script> '
-        "![tracker](http://evil/p.gif) [click](javascript:alert(3)) [docs](https://example.org)"
-    )
-    assert sanitize(dirty) == "Hi  tracker click [docs](https://example.org)"
-
-
 def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
     assert sentences_with_markers("It fell [2][3]. It rose. [1] Then [4, 5] it held.") == [
         ("It fell.", [2, 3]),
@@ -235,11 +226,6 @@ def test_no_short_answer_when_it_would_be_a_guess_or_is_not_asked_for() -> None:
     assert short_answer("When will it open?", "", ["It may open soon."]) is None  # "may": a verb
     assert short_answer("When will it open?", "", []) is None
     assert short_answer("How many seasons did it run?", "", ["It ran from 1977."]) is None
-
-
-def test_sanitize_drops_reference_style_script_links() -> None:
-    text = "See [this][1] and [that][2].\n\n[1]: javascript:alert(1)\n[2]: https://example.org"
-    assert sanitize(text) == "See [this][1] and [that][2].\n\n\n[2]: https://example.org"
 
 
 def test_decimals_and_abbreviations_do_not_end_a_sentence() -> None:

@@ -252,8 +252,7 @@ def test_second_writer_is_refused(corpus: Path, tmp_path: Path) -> None:
             "-c",
             textwrap.dedent(f"""
             import sys, time
-            from askdef.loading import corpus_files
-from askdef.store import IndexDir
+            from askdef.store import IndexDir
             with IndexDir(__import__('pathlib').Path({str(index)!r})).writer_lock():
                 print('locked', flush=True)
                 time.sleep(60)

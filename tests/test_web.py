@@ -4,6 +4,7 @@ file routes, limits, auth, hostile model output, and ``python app.py`` itself.""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from html_check import active_content, rendered_markdown
 
 from askdef import Answer, AskDef, Delta, Retrieved, Settings
 from askdef.client import Client
@@ -38,7 +40,6 @@ PROJECT = Path(__file__).resolve().parents[1]
 ARTICLE = "european-defense-industry-japan-potential.txt"
 FX_QUESTION = "Which European companies are involved in Japan's F-X fighter program?"
 HOSTILE = "<img src=http://evil/x.png> <script>alert(1)</script> [x](javascript:alert(1)) "
-FORBIDDEN = ("<img", "<script", "javascript:", "evil/x.png")
 AUTH = ("ada", "lovelace")
 
 
@@ -396,10 +397,9 @@ def test_hostile_model_output_is_rendered_inert(indexed: AskDef) -> None:
     s = indexed.settings
     hostile = AskDef(settings=s.model_copy(), generator=HostileGenerator())
     for turn in answer_turn(hostile, FX_QUESTION, [], []):
-        shown = turn.chat[-1]["content"] + turn.sources
-        for bad in FORBIDDEN:
-            assert bad not in shown, (bad, shown)
-    assert "[1]" in turn.chat[-1]["content"] or "hostile" in turn.status
+        shown = rendered_markdown(turn.chat[-1]["content"] + "\n\n" + turn.status)
+        assert active_content(shown + turn.sources) == [], shown
+    assert "[[1]]" in turn.chat[-1]["content"] or "hostile" in turn.status
     with running(hostile) as base:
         answer = Client(base).ask(FX_QUESTION)
         raw = httpx.post(f"{base}/api/ask", json={"question": FX_QUESTION, "stream": True})
@@ -408,9 +408,11 @@ def test_hostile_model_output_is_rendered_inert(indexed: AskDef) -> None:
             json={"messages": [{"role": "user", "content": FX_QUESTION}]},
             timeout=30,
         ).json()
-    for bad in FORBIDDEN:
-        assert bad not in answer.text and bad not in chat["choices"][0]["message"]["content"]
-    assert "<script>" in raw.text  # /api/ask's deltas are the raw, unverified text, as documented
+    deltas = "".join(json.loads(d)["text"] for e, d in _sse(raw.text) if e == "delta")
+    content = chat["choices"][0]["message"]["content"]
+    for text in (answer.text, content, deltas):  # as a client that renders Markdown shows them
+        assert active_content(rendered_markdown(text)) == [], text
+    assert "evil/x.png" not in answer.text + content  # the image's address is gone, not only inert
 
 
 def test_auth_guards_the_ui_and_the_api(bot: AskDef) -> None:

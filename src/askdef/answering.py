@@ -17,7 +17,7 @@ from askdef.lead_in import continuations
 from askdef.prompts import REFUSAL
 from askdef.question_type import short_answer
 from askdef.relevance import Vocabulary, unmentioned
-from askdef.sanitize import sanitize
+from askdef.safe_output import plain
 from askdef.text import normalize
 from askdef.types import Answer, Citation, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
@@ -95,7 +95,9 @@ def stream_answer(
         except GenerationError as exc:
             if fallback is None:
                 raise
-            reason = f"The {generator.name} generator failed ({exc}); this answer is extractive."
+            reason = plain(
+                f"The {generator.name} generator failed ({exc}); this answer is extractive."
+            )
             notices.append(reason)
             yield Fallback(reason=reason, generator=fallback.name)
             used, parts = fallback, list(fallback.answer(query, passages))
@@ -111,7 +113,7 @@ def stream_answer(
         )
 
     def finish(text: str, by: Generator, notes: list[str]) -> Answer:
-        verified = verify(sanitize(text), passages, entail)
+        verified = verify(plain(text), passages, entail)
         quotes = [c.quote for c in sorted(verified.citations, key=lambda c: c.n)]
         answerability = entail.answerability(query, quotes) if quotes else None
         unanswered = answerability is not None and answerability < answer_threshold
@@ -209,7 +211,7 @@ def _finish(
     answer, the judge's name."""
     answerability, not_answered_by = checked
     removals = removal_notices(verified.removed, verified.judge_error)
-    notices = [*notices, *removals]
+    notices = [plain(note) for note in [*notices, *removals]]  # some quote an LLM's error body
     refused = not verified.citations
     if refused and raw.strip() and not looks_like_refusal(raw) and not removals:
         notices.append(UNVERIFIED)

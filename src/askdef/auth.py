@@ -1,7 +1,8 @@
-"""The login guard of askdef's HTTP routes: HTTP basic, or the chat's own login cookie.
+"""The login of askdef's server: HTTP basic, or the chat's own login cookie.
 
 One user and password (``ASKDEF_AUTH``) guard the whole server, so a browser signed in to
-the chat can open the document pages and API without a second prompt.
+the chat can open the document pages and API without a second prompt. ``askdef.http_guard``
+asks ``signed_in`` about every request.
 """
 
 from __future__ import annotations
@@ -10,42 +11,35 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 Auth = tuple[str, str]
 
 
-class UnauthorizedError(Exception):
-    """The request carries neither valid basic credentials nor a live chat login (HTTP 401)."""
+def signed_in(auth: Auth) -> Callable[[dict[str, Any]], bool | None]:
+    """A check of one request's ASGI scope: True with the right basic credentials or a live
+    chat login, False with wrong basic credentials, None with neither."""
 
-
-def basic_auth(auth: Auth | None) -> Callable[[Request], None]:
-    """A dependency: HTTP basic credentials, or the chat's login cookie, when ``auth`` is set."""
-
-    def check(request: Request) -> None:
-        if auth is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, encoded = header.partition(" ")
+    def check(scope: dict[str, Any]) -> bool | None:
+        request = HTTPConnection(scope)
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "basic":
             try:
                 user, _, password = base64.b64decode(encoded).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 user, password = "", ""
             # both compared, always: the time taken says nothing about which part was wrong
-            if secrets.compare_digest(user.encode(), auth[0].encode()) & secrets.compare_digest(
+            return secrets.compare_digest(user.encode(), auth[0].encode()) & secrets.compare_digest(
                 password.encode(), auth[1].encode()
-            ):
-                return
-        elif _gradio_session(request):
-            return
-        raise UnauthorizedError()
+            )
+        return True if _gradio_session(request) else None
 
     return check
 
 
-def _gradio_session(request: Request) -> bool:
+def _gradio_session(request: HTTPConnection) -> bool:
     """Whether the request carries a live login cookie of the mounted Gradio app."""
     for route in request.app.routes:
         sub = getattr(route, "app", None)

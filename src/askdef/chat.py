@@ -16,11 +16,11 @@ from askdef.errors import AskdefError, InputError
 from askdef.render import (
     answer_markdown,
     answered_by,
-    safe_markdown,
     sources_html,
     streaming_markdown,
     welcome_html,
 )
+from askdef.safe_output import plain
 from askdef.streaming import ticking
 from askdef.types import Answer, Delta, Fallback, Retrieved
 
@@ -75,12 +75,12 @@ def answer_turn(
     """
     shown = plain_messages(chat)
     if not shown or shown[-1]["role"] != "user":
-        shown.append({"role": "user", "content": question})
+        shown.append({"role": "user", "content": plain(question)})
     past = list(history or [])
     started = time.monotonic()
     sources = welcome_html()
     status = SEARCHING
-    text, passages = "", 0
+    text, passages, failed = "", 0, False
 
     def screen(reply: str) -> Turn:
         return Turn([*shown, {"role": "assistant", "content": reply}], sources, status, past)
@@ -96,8 +96,8 @@ def answer_turn(
             elif isinstance(event, Delta):
                 text += event.text
             elif isinstance(event, Fallback):
-                text = ""
-                status = f"⚠ {event.reason}"
+                text, failed = "", True
+                status = f"⚠ {event.reason}"  # plain already
                 yield screen(streaming_markdown("", waiting="Writing the answer…"))
                 continue
             elif isinstance(event, Answer):
@@ -110,7 +110,7 @@ def answer_turn(
                 ]
                 yield screen(answer_markdown(event))
                 return
-            if passages and not status.startswith("⚠"):
+            if passages and not failed:
                 status = f"Found {passages} passages · writing the answer… {seconds:.0f} s"
             elif not passages:
                 status = f"{SEARCHING} {seconds:.0f} s"
@@ -118,9 +118,9 @@ def answer_turn(
             yield screen(streaming_markdown(text, waiting=f"{waiting} {seconds:.0f} s"))
     except AskdefError as exc:
         status = "⚠ " + ("Question refused" if isinstance(exc, InputError) else "Error")
-        yield screen(f"⚠️ {safe_markdown(str(exc))}")
+        yield screen(plain(f"⚠️ {exc}"))
     except Exception as exc:  # never a traceback in the chat; the log has it
         log.exception("answering %r failed", question)
         status = "⚠ Error"
-        problem = safe_markdown(f"{type(exc).__name__}: {exc}")
-        yield screen(f"⚠️ Something went wrong inside askdef ({problem}).")
+        problem = f"{type(exc).__name__}: {exc}"
+        yield screen(plain(f"⚠️ Something went wrong inside askdef ({problem})."))

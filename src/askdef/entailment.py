@@ -18,6 +18,7 @@ import functools
 from collections.abc import Callable
 from typing import Protocol
 
+from askdef.safe_output import plain
 from askdef.text import WORD, normalize, sentence_spans
 
 # Least P(yes) for the judge's "yes", tuned on the bundled-corpus half of the perturbation
@@ -161,14 +162,17 @@ def _folded(text: str) -> str:
 
 def verbatim_span(claim: str, paragraph: str) -> tuple[int, int] | None:
     """The span of one or more consecutive whole sentences of ``paragraph`` that ``claim``
-    repeats word for word (case, quotes, spaces and the final stop folded), else None."""
+    repeats word for word (case, quotes, spaces and the final stop folded), else None.
+
+    ``claim`` is text as shown (``safe_output.plain``), so each sentence is compared as shown
+    too: a document's Markdown or HTML is not part of its words."""
     wanted = _folded(claim)
     if not wanted:
         return None
     spans = list(sentence_spans(paragraph))
     for i, (start, _) in enumerate(spans):
         for _, end in spans[i:]:
-            found = _folded(paragraph[start:end])
+            found = _folded(plain(paragraph[start:end]))
             if found == wanted:
                 return start, end
             if len(found) > len(wanted):

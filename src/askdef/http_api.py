@@ -9,31 +9,34 @@
     GET  /v1/models, POST /v1/chat/completions   askdef as an OpenAI-compatible "model"
 
 Errors are ``{"error": message, "type": ErrorClass}`` with a 4xx/5xx status (OpenAI's shape
-on ``/v1``). Only documents in the index are served, never files from disk.
+on ``/v1``), at every route, the mounted chat's included (``install_error_handlers``). Only
+documents in the index are served, never files from disk. The login, body limit and origin
+checks stand in front of all routes (``askdef.http_guard``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from askdef import errors
 from askdef._version import __version__
-from askdef.auth import Auth, UnauthorizedError, basic_auth
 from askdef.openai_compat import MODELS, ChatRequest, Completion, error_body, question_and_history
 from askdef.render import document_page, routes_page
+from askdef.safe_output import plain
 from askdef.streaming import Gate, ServerBusyError, final_answer, sse_events, ticking
 from askdef.types import Answer, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
 
-MAX_BODY = 1_000_000  # bytes; the question limit itself is Settings.max_question_chars
 KEEPALIVE = 5.0  # seconds of silence before an SSE comment keeps the connection open
 
 _STATUS: list[tuple[type[errors.AskdefError], int]] = [
@@ -47,6 +50,7 @@ _STATUS: list[tuple[type[errors.AskdefError], int]] = [
     (errors.CorpusError, 500),
     (errors.ModelError, 502),
 ]
+_HTTP_KINDS = {401: "Auth", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "X-Content-Type-Options": "nosniff",
@@ -66,7 +70,7 @@ class Message(BaseModel):
 class SearchRequest(BaseModel):
     """``POST /api/search``."""
 
-    question: str = Field(max_length=MAX_BODY // 4)
+    question: str
     k: int = Field(5, ge=1, le=50, description="How many passages, best first.")
 
 
@@ -80,7 +84,7 @@ class SearchResponse(BaseModel):
 class AskRequest(BaseModel):
     """``POST /api/ask``; ``stream`` sends server-sent events instead of one Answer."""
 
-    question: str = Field(max_length=MAX_BODY // 4)
+    question: str
     history: list[Message] = Field(default_factory=list, description="The conversation so far.")
     stream: bool = False
 
@@ -103,7 +107,8 @@ def error_status(exc: errors.AskdefError) -> int:
 def _failure(
     message: str, kind: str, status: int, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": message, "type": kind}, status_code=status, headers=headers)
+    body = {"error": plain(message), "type": kind}  # messages quote requests and LLM errors
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _error(exc: errors.AskdefError, *, openai: bool = False) -> JSONResponse:
@@ -122,16 +127,52 @@ def _span(mark: str) -> tuple[int, int] | None:
     return (int(start), int(end)) if start.isdigit() and end.isdigit() else None
 
 
+def install_error_handlers(app: Any) -> None:
+    """askdef's error shape for every failure ``app`` (a FastAPI app) can have: askdef's own
+    errors, HTTP errors (404, 405 …), invalid requests, and anything unexpected (a 500
+    without a traceback: the log has it)."""
+
+    def shaped(request: Request, message: str, kind: str, status: int) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            body = {"error": {"message": plain(message), "type": kind, "code": None, "param": None}}
+            return JSONResponse(body, status_code=status)
+        return _failure(message, kind, status)
+
+    async def askdef_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.AskdefError)
+        return _error(exc, openai=request.url.path.startswith("/v1/"))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code < 400:  # a redirect or "not modified" raised as an exception
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        kind = _HTTP_KINDS.get(exc.status_code, "HTTPError")
+        response = shaped(request, detail, kind, exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return shaped(request, f"Invalid request: {problems}", "InputError", 422)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # uvicorn logs it
+        message = f"askdef failed on this request ({type(exc).__name__}); the server log has more."
+        return shaped(request, message, "Internal", 500)
+
+    app.add_exception_handler(errors.AskdefError, askdef_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, unexpected)
+
+
 # --------------------------------------------------------------------------- the app
 
 
-def create_api(
-    bot: AskDef,
-    *,
-    gate: Gate,
-    auth: Auth | None = None,
-    generator: tuple[str, str] = ("", ""),
-) -> FastAPI:
+def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")) -> FastAPI:
     """The FastAPI app with askdef's routes (the chat UI is mounted on it by ``askdef.web``).
 
     ``gate`` bounds concurrent answers; ``generator`` is (name, model) for ``/api/health``.
@@ -141,7 +182,6 @@ def create_api(
         version=__version__,
         description="Answers from a folder of documents, every claim cited to its paragraph.",
     )
-    guard = [Depends(basic_auth(auth))]
     deadline = bot.settings.answer_deadline
 
     def answering(question: str, history: list[dict[str, str]]) -> Iterator[StreamEvent | None]:
@@ -149,32 +189,7 @@ def create_api(
         gate.enter(deadline)
         return ticking(lambda: stream, tick=KEEPALIVE, on_done=gate.leave)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        size = request.headers.get("content-length", "0")
-        if size.isdigit() and int(size) > MAX_BODY and "/upload" not in request.url.path:
-            return _failure(f"The request is over {MAX_BODY:,} bytes.", "InputError", 413)
-        return await call_next(request)
-
-    @app.exception_handler(errors.AskdefError)
-    async def askdef_error(request: Request, exc: errors.AskdefError) -> JSONResponse:
-        return _error(exc, openai=request.url.path.startswith("/v1/"))
-
-    @app.exception_handler(UnauthorizedError)
-    async def unauthorized(request: Request, exc: UnauthorizedError) -> JSONResponse:
-        return _failure(
-            "Sign in: this askdef server requires a user and password.",
-            "Auth",
-            401,
-            {"WWW-Authenticate": 'Basic realm="askdef"'},
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        return _failure(f"Invalid request: {problems}", "InputError", 422)
+    install_error_handlers(app)
 
     @app.get("/api/health", tags=["api"])
     def health() -> JSONResponse:
@@ -193,7 +208,7 @@ def create_api(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    @app.post("/api/search", tags=["api"], dependencies=guard)
+    @app.post("/api/search", tags=["api"])
     def search(request: SearchRequest) -> SearchResponse:
         """The ``k`` paragraphs that best match the question, best first."""
         return SearchResponse(
@@ -203,7 +218,6 @@ def create_api(
     @app.post(
         "/api/ask",
         tags=["api"],
-        dependencies=guard,
         response_model=Answer,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
@@ -211,17 +225,17 @@ def create_api(
         """Answer a question, with ``history`` (role/content messages) for a follow-up.
 
         With ``"stream": true`` the reply is server-sent events: ``retrieved`` (the passages,
-        as soon as search is done), ``delta`` (the model's raw, unsanitized text as written),
-        ``fallback`` (the LLM failed; text so far is void), then ``answer`` (the verified,
-        sanitized Answer); ``error`` instead on failure. Comment lines keep the connection
-        alive while a slow model reads.
+        as soon as search is done), ``delta`` (the model's unverified text as written, escaped
+        so that Markdown builds no HTML, image or link from it), ``fallback`` (the LLM failed;
+        text so far is void), then ``answer`` (the verified Answer, plain text); ``error``
+        instead on failure. Comment lines keep the connection alive while a slow model reads.
         """
         events = answering(request.question, [m.model_dump() for m in request.history])
         if not request.stream:
             return JSONResponse(final_answer(events).model_dump(mode="json"))
         return StreamingResponse(sse_events(events), media_type="text/event-stream")
 
-    @app.get("/api/documents/{doc_id:path}", tags=["api"], dependencies=guard, summary="Document")
+    @app.get("/api/documents/{doc_id:path}", tags=["api"], summary="Document")
     def document_json(doc_id: str) -> DocumentResponse:
         """Every indexed paragraph of one document."""
         try:
@@ -232,7 +246,6 @@ def create_api(
     @app.get(
         "/documents/{doc_id:path}",
         response_class=HTMLResponse,
-        dependencies=guard,
         include_in_schema=False,
     )
     def document_html(doc_id: str, mark: list[str] = Query(default=[])) -> Any:  # noqa: B008
@@ -250,12 +263,12 @@ def create_api(
         """The routes as a plain page that needs no CDN (``/docs`` loads Swagger UI from one)."""
         return HTMLResponse(routes_page(app.openapi()), headers=_PAGE_HEADERS)
 
-    @app.get("/v1/models", tags=["openai"], dependencies=guard)
+    @app.get("/v1/models", tags=["openai"])
     def models() -> dict[str, Any]:
         """The one "model" this server offers, for OpenAI clients that list them."""
         return MODELS
 
-    @app.post("/v1/chat/completions", tags=["openai"], dependencies=guard)
+    @app.post("/v1/chat/completions", tags=["openai"])
     def chat_completions(request: ChatRequest) -> Any:
         """OpenAI-compatible chat: the answer ends with a Sources list; ``citations`` extra.
 

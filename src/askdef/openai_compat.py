@@ -1,8 +1,9 @@
 """askdef in OpenAI's shapes, for chat clients that speak ``/v1/chat/completions``.
 
 The last user message is the question and the earlier turns its history; the reply is the
-verified answer with a plain ``Sources:`` list appended (stripped again from the history a
-client sends back), with askdef's citations as extra fields.
+verified answer with a ``Sources:`` list of the cited paragraphs appended (stripped again from
+the history a client sends back). The quotes are in the extra ``citations`` field as plain
+text, never in the content: a chat client renders the content as Markdown.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from askdef.errors import AskdefError, EmptyQuestionError
 from askdef.render import by_marker
+from askdef.safe_output import plain
 from askdef.streaming import KEEPALIVE_COMMENT, sse
 from askdef.types import Answer, StreamEvent
 
@@ -58,20 +60,18 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict[st
 
 
 def with_sources(answer: Answer) -> str:
-    """The answer text followed by a plain ``Sources:`` list, for chat clients."""
+    """The answer text followed by a ``Sources:`` list (``[1] doc.txt ¶4``), for chat clients."""
     if not answer.citations:
         return answer.text
     groups = by_marker(answer.citations)
-    lines = [
-        f"[{n}] {groups[n][0].ref}: {' … '.join(f'“{c.quote}”' for c in groups[n])}"
-        for n in sorted(groups)
-    ]
+    lines = [f"[{n}] {plain(groups[n][0].ref)}" for n in sorted(groups)]
     return answer.text + SOURCES + "\n".join(lines)
 
 
 def error_body(exc: AskdefError) -> dict[str, Any]:
     """An askdef error as OpenAI's error object."""
-    return {"error": {"message": str(exc), "type": type(exc).__name__, "code": None, "param": None}}
+    message = plain(str(exc))  # it may quote an LLM server's error body
+    return {"error": {"message": message, "type": type(exc).__name__, "code": None, "param": None}}
 
 
 class Completion:
@@ -123,9 +123,10 @@ class Completion:
                         yield sse(None, self._chunk({"content": piece}))
                     yield sse(None, {**self._chunk({}, "stop"), **self._extra(event)})
         except AskdefError as exc:
-            yield sse(None, {"error": {"message": str(exc), "type": type(exc).__name__}})
+            yield sse(None, error_body(exc))
         except Exception as exc:
-            yield sse(None, {"error": {"message": f"askdef failed: {exc}", "type": "Internal"}})
+            failed = plain(f"askdef failed: {exc}")
+            yield sse(None, {"error": {"message": failed, "type": "Internal"}})
         yield b"data: [DONE]\n\n"
 
 

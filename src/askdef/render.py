@@ -1,8 +1,9 @@
 """HTML and Markdown for people: answers with linked markers, source cards, whole pages.
 
-Everything here is a pure function of askdef's data, escaped or sanitized on the way out:
-the chat's answer and status lines, the sources panel with quoted words in ``<mark>``, and
-the script-free pages the HTTP API serves (one document; the list of routes).
+Everything here is a pure function of askdef's data, made safe by ``askdef.safe_output`` on
+the way out: the chat's answer and status lines (inert Markdown), the sources panel with
+quoted words in ``<mark>`` (escaped, then allowlisted HTML), and the script-free pages the HTTP
+API serves (a document; the routes).
 """
 
 from __future__ import annotations
@@ -13,20 +14,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from askdef.sanitize import sanitize
+from askdef.safe_output import clean_html, plain
 from askdef.types import Answer, Citation, Paragraph, Passage
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_UNSAFE_REFERENCE = re.compile(
-    r"^ {0,3}\[[^\]]+\]:[ \t]*(?!https?://|#)\S.*$", re.MULTILINE | re.IGNORECASE
-)
-_OPEN_TAG = re.compile(r"<[A-Za-z!/][^>]*$")
 _SNIPPET = 280
-
-
-def safe_markdown(text: str) -> str:
-    """Model text made safe for the Chatbot's Markdown: ``sanitize`` plus link definitions."""
-    return _UNSAFE_REFERENCE.sub("", sanitize(text))
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -58,7 +50,7 @@ def by_marker(citations: Iterable[Citation]) -> dict[int, list[Citation]]:
 
 def model_suffix(generator: str, model: str) -> str:
     """`` · model`` when the model says more than the generator's name, else nothing."""
-    return f" · {model}" if model and model != generator else ""
+    return f" · {plain(model)}" if model and model != generator else ""
 
 
 def _cited_paragraphs(answer: Answer) -> int:
@@ -75,7 +67,10 @@ def document_link(doc_id: str, paragraph: int, marks: Sequence[tuple[int, int]] 
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The final answer for the chat: markers link to their source, then notes and the model."""
+    """The final answer for the chat: markers link to their source, then notes and the model.
+
+    ``answer.text`` and the notices are ``plain`` already; the links are askdef's own.
+    """
     groups = by_marker(answer.citations)
 
     def link(match: re.Match[str]) -> str:
@@ -83,13 +78,13 @@ def answer_markdown(answer: Answer) -> str:
         if group is None:
             return match.group(0)
         c, marks = group[0], [(g.start, g.end) for g in group]
-        title = c.ref.replace('"', "'")
+        title = plain(c.ref).replace('"', "'")
         return f'[[{c.n}]]({document_link(c.doc_id, c.paragraph, marks)} "{title}")'
 
-    body = _MARKER.sub(link, safe_markdown(answer.text))
+    body = _MARKER.sub(link, answer.text)
     if answer.short:
-        body = f"**{safe_markdown(answer.short)}**\n\n{body}"
-    notes = "".join(f"\n\n> ⚠ {safe_markdown(note)}" for note in answer.notices)
+        body = f"**{answer.short}**\n\n{body}"
+    notes = "".join(f"\n\n> ⚠ {note}" for note in answer.notices)
     model = model_suffix(answer.generator, answer.model)
     return f"{body}{notes}\n\n*— {answer.generator}{model}, {answer.timings.total:.1f} s*"
 
@@ -98,7 +93,7 @@ def streaming_markdown(text: str, *, waiting: str) -> str:
     """The answer while it is written (unverified), or a progress line before the first word."""
     if not text.strip():
         return f"*{waiting}*"
-    return _OPEN_TAG.sub("", safe_markdown(text)) + " ▍"
+    return plain(text) + " ▍"
 
 
 def answered_by(answer: Answer) -> str:
@@ -178,7 +173,7 @@ def sources_html(answer: Answer | None, passages: Sequence[Passage]) -> str:
             "The answer is being written from these; its citations will appear here.</p>"
         )
         body = "".join(_entry(i, p, [], snippet=True) for i, p in enumerate(passages, 1))
-    return f'<div class="askdef-sources">{head}{body}</div>'
+    return clean_html(f'<div class="askdef-sources">{head}{body}</div>')
 
 
 # --------------------------------------------------------------------------- whole pages

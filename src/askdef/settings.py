@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=1, description="Longer questions are refused with a message."
     )
+    max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="HTTP request bodies over this many bytes are refused (413) as they are read.",
+    )
+    cors_origins: tuple[str, ...] = Field(
+        (),
+        description="Origins (scheme://host:port) whose web pages may call this server from a "
+        'browser, JSON list in ASKDEF_CORS_ORIGINS, e.g. ["https://intranet.example"]; other '
+        "origins are refused.",
+    )
 
     generator: Literal["auto", "openai", "local", "extractive"] = Field(
         "auto",

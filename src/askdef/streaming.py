@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from askdef.errors import AskdefError
+from askdef.safe_output import StreamEscaper, plain
 from askdef.types import Answer, Delta, Fallback, Retrieved, StreamEvent
 
 TICK = 1.0  # seconds between progress updates while the model is silent
@@ -136,11 +137,22 @@ def event_payload(event: StreamEvent) -> tuple[str, dict[str, Any]]:
 
 
 def sse_events(events: Iterator[StreamEvent | None]) -> Iterator[bytes]:
-    """Every event as SSE, a keep-alive comment for each silence, ``error`` on failure."""
+    """Every event as SSE, a keep-alive comment for each silence, ``error`` on failure.
+
+    Deltas are escaped on the way (``StreamEscaper``): a client that renders them as Markdown
+    builds no HTML, image or link from them.
+    """
+    escaper = StreamEscaper()
     try:
         for event in events:
+            if isinstance(event, Delta):
+                event = Delta(text=escaper.feed(event.text))
+            elif isinstance(event, Fallback | Answer):
+                if held := escaper.flush():
+                    yield sse("delta", {"text": held})
+                escaper = StreamEscaper()  # the text after a fallback starts afresh
             yield KEEPALIVE_COMMENT if event is None else sse(*event_payload(event))
     except AskdefError as exc:
-        yield sse("error", {"error": str(exc), "type": type(exc).__name__})
+        yield sse("error", {"error": plain(str(exc)), "type": type(exc).__name__})
     except Exception as exc:
-        yield sse("error", {"error": f"askdef failed: {exc}", "type": type(exc).__name__})
+        yield sse("error", {"error": plain(f"askdef failed: {exc}"), "type": type(exc).__name__})

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from askdef.chat import Messages, answer_turn, plain_messages
 from askdef.errors import AskdefError
-from askdef.render import model_suffix, safe_markdown, welcome_html
+from askdef.render import model_suffix, welcome_html
+from askdef.safe_output import plain
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -75,13 +76,14 @@ def build_ui(
 
     examples = example_questions(bot)
     who = generator + model_suffix(generator, model)
-    ready = f"⚠ {safe_markdown(problem)}" if problem else f"Ready · answers by **{who}**"
+    ready = f"⚠ {plain(problem)}" if problem else f"Ready · answers by **{who}**"
 
     def submit(question: str, chat: list[Any]) -> tuple[str, list[Any], str]:
         question = (question or "").strip()
         if not question:
             return "", chat, ""
-        return "", [*plain_messages(chat), {"role": "user", "content": question}], question
+        asked = {"role": "user", "content": plain(question)}
+        return "", [*plain_messages(chat), asked], question
 
     def respond(
         question: str, chat: list[Any], history: Messages
@@ -121,6 +123,7 @@ def build_ui(
                     height="62vh",
                     placeholder=PLACEHOLDER,
                     sanitize_html=True,
+                    latex_delimiters=[],  # answers are prose; KaTeX would parse their "$"
                     allow_tags=False,
                     feedback_options=None,
                     buttons=["copy"],
@@ -203,7 +206,7 @@ def mount_chat(app: FastAPI, demo: Any, *, auth: Auth | None, hidden: list[str])
     """
     import gradio as gr
 
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app,
         demo,
         path="/",
@@ -225,3 +228,11 @@ def mount_chat(app: FastAPI, demo: Any, *, auth: Auth | None, hidden: list[str])
             font_mono=["ui-monospace", "monospace"],
         ),
     )
+    from gradio.routes import App
+
+    from askdef.http_api import install_error_handlers
+
+    for route in mounted.routes:  # the chat's own routes answer errors in askdef's shape too
+        if isinstance(getattr(route, "app", None), App):
+            install_error_handlers(route.app)  # type: ignore[attr-defined]
+    return mounted

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from askdef.api import AskDef
     from askdef.auth import Auth
+    from askdef.settings import Settings
 
 __all__ = ["answer_turn", "auth_from_env", "build_app", "ensure_index", "main", "serve"]
 
@@ -76,7 +77,7 @@ def build_app(
     default_limit, default_queue = limits_for(generator)
     limit = concurrency or default_limit
     waiting = queue_size or default_queue
-    app = create_api(bot, gate=Gate(limit, waiting), auth=auth, generator=(generator, model))
+    app = create_api(bot, gate=Gate(limit, waiting), generator=(generator, model))
     demo = build_ui(
         bot,
         generator=generator,
@@ -86,7 +87,33 @@ def build_app(
         problem=problem,
     )
     hidden = [str(bot.settings.corpus_dir.resolve()), str(bot.settings.index_dir.resolve())]
-    return mount_chat(app, demo, auth=auth, hidden=hidden)
+    mount_chat(app, demo, auth=auth, hidden=hidden)
+    return guarded(app, bot.settings, auth)
+
+
+def guarded(app: FastAPI, settings: Settings, auth: Auth | None) -> FastAPI:
+    """``app`` behind ``askdef.http_guard``'s checks, outermost first: origin, CORS for the
+    listed origins, login, body limit, page headers."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from askdef.auth import signed_in
+    from askdef.http_guard import Backoff, BodyLimit, LoginGate, OriginGuard, PageHeaders
+
+    app.add_middleware(PageHeaders)  # each add wraps the ones before: the last runs first
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if auth is not None:
+        app.add_middleware(LoginGate, signed_in=signed_in(auth), backoff=Backoff())
+    # Starlette's CORS, even with no origin listed: Gradio's own, which reflects any origin
+    # with credentials on a non-localhost host name, stands aside when the parent app has it.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(OriginGuard, allowed=settings.cors_origins)
+    return app
 
 
 # --------------------------------------------------------------------------- running it
