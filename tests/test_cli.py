@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from askdef import AskDef
+from test_web import extractive, running
 
 ASKDEF = [sys.executable, "-m", "askdef.cli"]
 
 
-def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str | Path, cwd: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*ASKDEF, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [*ASKDEF, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        input=stdin,
+        env={**os.environ, **(env or {})},
     )
 
 
-def _run_on(bot: AskDef, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def _run_on(bot: AskDef, *args: str | Path, **options: Any) -> subprocess.CompletedProcess[str]:
     """``askdef`` on the folders of an already indexed ``bot``."""
-    return _run("--corpus", bot.settings.corpus_dir, "--index", bot.settings.index_dir, *args)
+    folders = ("--corpus", bot.settings.corpus_dir, "--index", bot.settings.index_dir)
+    return _run(*folders, *args, **options)
 
 
 def test_help_lists_the_commands() -> None:
@@ -127,3 +140,38 @@ def test_eval_writes_reports_and_reports_bad_lines(indexed: AskDef, tmp_path: Pa
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "report.html"}
     compared = _run("eval", "--compare", out / "report.json", out / "report.json")
     assert compared.returncode == 0 and "citation_recall" in compared.stdout
+
+
+FX_QUESTION = "Which European companies are involved in Japan's F-X fighter program?"
+
+
+def test_chat_answers_question_after_question_with_follow_ups(indexed: AskDef) -> None:
+    lines = [FX_QUESTION, "What does the program replace?", "/new", "", "x" * 3000, "Hi?"]
+    result = _run_on(indexed, "chat", "--generator", "extractive", stdin="\n".join(lines))
+    assert result.returncode == 0, result.stderr
+    answers = result.stdout.split("(answered by extractive")
+    assert len(answers) == 4  # three answers; the oversized question got a message instead
+    assert "Rolls-Royce" in answers[0] and "F-2" in answers[1]  # the follow-up: the F-X's
+    assert "(a new conversation)" in answers[2] and "3,000 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ask_answers_through_a_running_server(indexed: AskDef, tmp_path: Path) -> None:
+    question = "By when will Japan's defense budget reach 2% of GDP?"
+    here = _run_on(indexed, "ask", "--generator", "extractive", question)
+    with running(extractive(indexed)) as url:
+        named = _run_on(indexed, "ask", "--server", url, question)
+        found = _run_on(indexed, "ask", question, env={"ASKDEF_PORT": str(urlsplit(url).port)})
+        other = tmp_path / "other"
+        shutil.copytree(indexed.settings.corpus_dir, other / "corpus")
+        _run("--corpus", other / "corpus", "--index", other / "index", "index")
+        elsewhere = _run(
+            *("--corpus", other / "corpus", "--index", other / "index", "ask", question),
+            env={"ASKDEF_PORT": str(urlsplit(url).port), "ASKDEF_GENERATOR": "extractive"},
+        )
+    body = here.stdout.rsplit("(answered by", 1)[0]
+    assert named.returncode == found.returncode == 0, named.stderr + found.stderr
+    assert named.stdout.startswith(body) and found.stdout.startswith(body)
+    assert f"(answering through the askdef server at {url})" in found.stderr
+    assert "answering through" not in elsewhere.stderr  # that server serves another index
+    assert elsewhere.stdout.startswith(body)

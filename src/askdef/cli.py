@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from askdef.errors import AskdefError
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
+    from askdef.client import Client
+    from askdef.types import Answer, StreamEvent
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3  # the command ran, but some corpus files could not be indexed
@@ -36,13 +38,24 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question from the documents, with citations")
     ask.add_argument("question")
-    ask.add_argument(
-        "--generator",
-        choices=["auto", "openai", "local", "extractive"],
-        help="who writes the answer (default: auto, or ASKDEF_GENERATOR)",
-    )
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=_ask)
+    chat = sub.add_parser(
+        "chat", help="ask question after question (follow-ups too), the models loaded once"
+    )
+    chat.set_defaults(run=_chat)
+    for answering in (ask, chat):
+        answering.add_argument(
+            "--generator",
+            choices=["auto", "openai", "local", "extractive"],
+            help="who writes the answer (default: auto, or ASKDEF_GENERATOR)",
+        )
+        answering.add_argument(
+            "--server",
+            metavar="URL",
+            help="answer through a running askdef server (login from ASKDEF_AUTH); by default "
+            "one on port 7860 (or ASKDEF_PORT) serving this same index is used when it runs",
+        )
 
     ev = sub.add_parser("eval", help="score answers against a JSONL question set")
     ev.add_argument("questions", nargs="?", help="question set (JSONL, see README)")
@@ -106,12 +119,59 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(args: argparse.Namespace) -> int:
+class _Answerer(Protocol):
+    """What answers: ``AskDef`` in this process, or a ``Client`` of a running server."""
+
+    def stream(
+        self, question: str, history: list[dict[str, str]] | None = None
+    ) -> Iterator[StreamEvent]: ...
+
+
+def _answerer(args: argparse.Namespace) -> _Answerer:
+    """The server ``--server`` names; else an askdef server on the default port that serves
+    this same index generation (and generator, if one is asked for), whose models are
+    loaded already; else ``AskDef`` here."""
+    from askdef.client import Client
+    from askdef.web import auth_from_env
+
+    if args.server:
+        return Client(args.server, auth=auth_from_env())
+    bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
+    running = _running_server(bot, args.generator)
+    if running is not None:
+        print(f"(answering through the askdef server at {running.base_url})", file=sys.stderr)
+        return running
+    return bot
+
+
+def _running_server(bot: AskDef, generator: str | None) -> Client | None:
+    import os
+
+    from askdef.client import Client
+    from askdef.store import generation_name, open_backend
+    from askdef.web import DEFAULT_PORT, auth_from_env
+
+    port = os.environ.get("ASKDEF_PORT", str(DEFAULT_PORT))
+    client = Client(f"http://127.0.0.1:{port}", auth=auth_from_env(), connect_timeout=0.5)
+    try:
+        health = client.health()
+        index = open_backend(bot.settings)
+        with index.guard():
+            ours = index.current()
+    except AskdefError:  # nothing listens there, or our own index is unreadable: answer here
+        client.close()
+        return None
+    same = ours is not None and health.get("generation") == generation_name(ours)
+    if same and generator in (None, health.get("generator")):
+        return client
+    client.close()
+    return None
+
+
+def _answer(answerer: _Answerer, question: str, history: list[dict[str, str]]) -> Answer:
     from askdef.types import Answer, Fallback, Retrieved
 
-    bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
-    answer = None
-    for event in bot.stream(args.question):
+    for event in answerer.stream(question, history):
         if isinstance(event, Retrieved):
             print(
                 f"(retrieved {len(event.passages)} passages; writing the answer…)", file=sys.stderr
@@ -119,11 +179,56 @@ def _ask(args: argparse.Namespace) -> int:
         elif isinstance(event, Fallback):
             print(f"({event.reason})", file=sys.stderr)
         elif isinstance(event, Answer):
-            answer = event
-    assert answer is not None
+            return event
+    raise AskdefError("The answer stream ended without an answer.")
+
+
+def _ask(args: argparse.Namespace) -> int:
+    answer = _answer(_answerer(args), args.question, [])
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
+    _print_answer(answer)
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    """Questions from the terminal (or piped lines) until end of input; ``/new`` starts a new
+    conversation. Ctrl-C stops the answer being written, or at the prompt, the chat."""
+    answerer = _answerer(args)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("askdef chat: ask about the documents; /new starts over, Ctrl-D ends.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except EOFError:
+            return 0
+        question = line.strip()
+        if question == "/new":
+            history = []
+            print("(a new conversation)")
+            continue
+        if not question:
+            continue
+        try:
+            answer = _answer(answerer, question, history)
+        except KeyboardInterrupt:
+            print("(stopped)", file=sys.stderr)
+            continue
+        except AskdefError as exc:  # one bad question does not end the chat
+            print(f"askdef: {exc}", file=sys.stderr)
+            continue
+        _print_answer(answer)
+        print()
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
+
+
+def _print_answer(answer: Answer) -> None:
     if answer.short:
         print(f"Short answer: {answer.short}\n")
     print(answer.text)
@@ -135,7 +240,6 @@ def _ask(args: argparse.Namespace) -> int:
             print(f"  [{c.n}] {c.ref}: “{c.quote}”")
     model = f" {answer.model}" if answer.model != answer.generator else ""
     print(f"\n(answered by {answer.generator}{model} in {answer.timings.total:.1f} s)")
-    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -193,15 +193,16 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
 
     @app.get("/api/health", tags=["api"])
     def health() -> JSONResponse:
-        """Whether askdef can answer: the index exists and the generator is named."""
-        from askdef.store import open_backend
+        """Whether askdef can answer: the index exists (``generation`` names the live one) and
+        the generator is named."""
+        from askdef.store import generation_name, open_backend
 
         body: dict[str, Any] = {"status": "ok", "version": __version__}
         body["generator"], body["model"] = generator
         try:
             index = open_backend(bot.settings)
             with index.guard():
-                index.require_current()
+                body["generation"] = generation_name(index.require_current())
             body["index"] = True
         except errors.AskdefError as exc:
             body.update(status="error", index=False, error=str(exc))

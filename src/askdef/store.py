@@ -136,6 +136,11 @@ def open_backend(settings: Settings) -> Backend[Any]:
     return IndexDir(settings.index_dir)
 
 
+def generation_name(gen: Any) -> str:
+    """A generation's name, whichever backend holds it (a folder's name, or a suffix)."""
+    return gen.name if isinstance(gen, Path) else str(gen)
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
