@@ -17,7 +17,7 @@ from askdef.ingest import ProgressFactory, ingest
 from askdef.relevance import Scorer, rerank
 from askdef.retrieval import Generation
 from askdef.settings import Settings
-from askdef.store import open_backend
+from askdef.store import Manifest, open_backend
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
@@ -182,6 +182,12 @@ class AskDef:
         from askdef.evaluation import evaluate
 
         return evaluate(self, Path(questions), progress=progress, k=k, judge=judge)
+
+    def check(self) -> Manifest:
+        """Open the live index, checking that its parts agree (see ``askdef.index_check``);
+        its manifest. Raises ``IndexCorruptError`` naming each damaged part (``askdef index``
+        repairs it), ``IndexMissingError`` before the first ingest."""
+        return self._live_generation().manifest
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` (from 1) of ``doc_id`` as indexed; ``KeyError`` if there is none."""

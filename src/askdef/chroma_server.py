@@ -53,7 +53,7 @@ from askdef.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from askdef.store import REBUILD_HINT, Manifest
+from askdef.store import REPAIR_HINT, Manifest
 
 if TYPE_CHECKING:
     import bm25s
@@ -183,7 +183,7 @@ class ServerIndex:
         head = meta.get(ids=[key], include=["metadatas"])
         if not head["ids"]:
             raise IndexCorruptError(
-                f"The Chroma server at {self.url} lacks the record {key!r}; {REBUILD_HINT}."
+                f"The Chroma server at {self.url} lacks the record {key!r}; {REPAIR_HINT}."
             )
         count = int(str((head["metadatas"] or [{}])[0].get("parts", 0)))
         ids = [f"{key}#{i}" for i in range(count)]
@@ -194,7 +194,7 @@ class ServerIndex:
         except (KeyError, ValueError) as exc:
             raise IndexCorruptError(
                 f"The record {key!r} on the Chroma server at {self.url} is incomplete ({exc}); "
-                f"{REBUILD_HINT}."
+                f"{REPAIR_HINT}."
             ) from exc
 
     # -- generations ------------------------------------------------------------------------
@@ -218,9 +218,7 @@ class ServerIndex:
         try:
             return Manifest(**self._get(f"manifest:{gen}"))
         except TypeError as exc:
-            raise IndexCorruptError(
-                f"The manifest of {gen} is unreadable; {REBUILD_HINT}."
-            ) from exc
+            raise IndexCorruptError(f"The manifest of {gen} is unreadable; {REPAIR_HINT}.") from exc
 
     def read_docs(self, gen: str) -> dict[str, Any]:
         return dict(self._get(f"docs:{gen}"))
@@ -241,7 +239,7 @@ class ServerIndex:
                 raise
             raise IndexCorruptError(
                 f"The Chroma server at {self.url} lacks the collection {PREFIX + gen}; "
-                f"{REBUILD_HINT}."
+                f"{REPAIR_HINT}."
             ) from exc
 
     def vector_store(self, gen: str) -> ChromaVectorStore:
@@ -290,6 +288,14 @@ class ServerIndex:
     def discard(self, gen: str) -> None:
         with contextlib.suppress(Exception):  # best effort: the server may be what failed
             self._drop(gen)
+
+    def disk_full_message(self, live: str | None) -> str:
+        return (
+            f"The Chroma server at {self.url} ran out of disk space while it stored the new "
+            "index generation (the chunks' vectors and texts, plus a copy of the live ones). "
+            "Free space on that server; the live index is unchanged and the partial one was "
+            "removed."
+        )
 
     def _drop(self, gen: str) -> None:
         with contextlib.suppress(Exception):

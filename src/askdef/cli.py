@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build or update the index from the corpus")
     index.add_argument("--rebuild", action="store_true", help="discard the index and rebuild it")
+    index.add_argument(
+        "--check", action="store_true", help="only check that the index's parts agree"
+    )
     index.set_defaults(run=_index)
 
     search = sub.add_parser("search", help="show the paragraphs that best match a question")
@@ -97,7 +100,16 @@ def _progress_bar(total: int) -> Callable[[int], None]:
 
 
 def _index(args: argparse.Namespace) -> int:
+    if args.check:
+        manifest = _bot(args).check()
+        print(
+            f"The index is sound: {manifest.chunks} chunks of {len(manifest.files)} file(s), "
+            "each part in agreement."
+        )
+        return 0
     report = _bot(args).ingest(rebuild=args.rebuild, progress=_progress_bar)
+    if report.repaired:
+        print(f"askdef: the index was damaged {report.repaired}; rebuilt it.", file=sys.stderr)
     print(
         f"added {len(report.added)}, updated {len(report.updated)}, removed "
         f"{len(report.removed)}, unchanged {len(report.unchanged)} file(s); "

@@ -14,7 +14,8 @@
     │   ├── IndexCorruptError
     │   ├── IndexMismatchError
     │   ├── IndexLockedError
-    │   └── StoreUnavailableError
+    │   ├── StoreUnavailableError
+    │   └── DiskFullError
     └── ModelError
         └── GenerationError
 
@@ -69,7 +70,14 @@ class IndexMissingError(StoreError):
 
 
 class IndexCorruptError(StoreError):
-    """The index folder exists but cannot be read."""
+    """The index exists but is damaged: a part cannot be read, or the parts disagree.
+
+    ``problems`` maps each damaged part (``askdef.index_check.PARTS``) to what is wrong.
+    """
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = dict(problems or {})
 
 
 class IndexMismatchError(StoreError):
@@ -85,6 +93,11 @@ class StoreUnavailableError(StoreError):
 
     Nothing is cached around the failure: the next call after the server is back works.
     """
+
+
+class DiskFullError(StoreError):
+    """The disk ran out of space while a new index generation was written (the live one is
+    left as it was)."""
 
 
 class ModelError(AskdefError):

@@ -193,8 +193,9 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
 
     @app.get("/api/health", tags=["api"])
     def health() -> JSONResponse:
-        """Whether askdef can answer: the index exists (``generation`` names the live one) and
-        the generator is named."""
+        """Whether askdef can answer: the index exists (``generation`` names the live one), each
+        of its ``parts`` is sound ("ok", or what is wrong), and the generator is named."""
+        from askdef.index_check import PARTS
         from askdef.store import generation_name, open_backend
 
         body: dict[str, Any] = {"status": "ok", "version": __version__}
@@ -203,9 +204,12 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
             index = open_backend(bot.settings)
             with index.guard():
                 body["generation"] = generation_name(index.require_current())
-            body["index"] = True
+            bot.check()  # what search opens: every part read and compared
+            body.update(index=True, parts=dict.fromkeys(PARTS, "ok"))
         except errors.AskdefError as exc:
-            body.update(status="error", index=False, error=str(exc))
+            body.update(status="error", index=False, error=plain(str(exc)))
+            if isinstance(exc, errors.IndexCorruptError):
+                body["parts"] = {part: exc.problems.get(part, "ok") for part in PARTS}
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 

@@ -18,11 +18,17 @@ from typing import Any, TypeVar
 from askdef._version import __version__
 from askdef.chunking import chunk_paragraphs, embed_text, make_splitter
 from askdef.embedding import Embedder
-from askdef.errors import EmptyCorpusError, IndexCorruptError, UnreadableFileError
+from askdef.errors import (
+    DiskFullError,
+    EmptyCorpusError,
+    IndexCorruptError,
+    UnreadableFileError,
+)
+from askdef.index_check import open_parts
 from askdef.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document, sha256_of
 from askdef.paragraphs import split_paragraphs
 from askdef.settings import Settings
-from askdef.store import Backend, Manifest, open_backend
+from askdef.store import Backend, Manifest, disk_full, open_backend
 from askdef.types import IngestReport, SkippedFile
 from askdef.vectors import add_nodes, delete_documents
 
@@ -93,8 +99,8 @@ def ingest(
     started = time.perf_counter()
     index = open_backend(settings)
     with index.guard(), index.writer_lock():
-        serving = _serving_generation(index, tolerate_damage=rebuild)
-        live = None if rebuild else serving
+        serving, damage = _serving_generation(index)
+        live = None if rebuild or damage else serving  # a damaged one is rebuilt, not updated
         manifest = index.read_manifest(live) if live else None
         if manifest:
             manifest.check_matches(settings.index_shape())
@@ -118,17 +124,24 @@ def ingest(
         skipped=plan.skipped,
         chunks=chunk_count,
         embedded=embedded,
+        repaired=damage,
         seconds=time.perf_counter() - started,
     )
 
 
-def _serving_generation(index: Backend[G], *, tolerate_damage: bool) -> G | None:
+def _serving_generation(index: Backend[G]) -> tuple[G | None, str | None]:
+    """The live generation (kept for readers until it is replaced), and what is damaged in
+    it, if its parts fail their check."""
     try:
-        return index.current()
-    except IndexCorruptError:
-        if tolerate_damage:
-            return None
-        raise
+        live = index.current()
+    except IndexCorruptError as exc:  # CURRENT names no generation
+        return None, str(exc)
+    try:
+        if live is not None:
+            open_parts(index, live)
+    except IndexCorruptError as exc:
+        return live, str(exc).split("; run `askdef", 1)[0].removeprefix("The index is damaged ")
+    return live, None
 
 
 def _build(
@@ -139,11 +152,16 @@ def _build(
     embedder: Embedder,
     progress: ProgressFactory | None,
 ) -> tuple[int, int]:
-    gen = index.new_generation(copy_of=live)
     try:
-        return _fill(index, gen, live, plan, settings, embedder, progress)
-    except BaseException:
-        index.discard(gen)
+        gen = index.new_generation(copy_of=live)  # a failed copy removes itself
+        try:
+            return _fill(index, gen, live, plan, settings, embedder, progress)
+        except BaseException:
+            index.discard(gen)
+            raise
+    except Exception as exc:
+        if disk_full(exc):
+            raise DiskFullError(index.disk_full_message(live)) from exc
         raise
 
 

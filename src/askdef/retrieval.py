@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from askdef.embedding import Embedder
+from askdef.index_check import open_parts
 from askdef.relevance import Vocabulary
 from askdef.sparse import bm25_search
 from askdef.store import Backend, Manifest
@@ -40,19 +41,18 @@ class Generation:
 
     @classmethod
     def open(cls, index: Backend[Any], key: Any) -> Generation:
-        with index.guard():
-            manifest = index.read_manifest(key)
-            chunks = index.read_chunks(key)
-            return cls(
-                key=key,
-                manifest=manifest,
-                docs=index.read_docs(key),
-                chunk_ids=[c["id"] for c in chunks],
-                chunk_paragraph={c["id"]: (c["doc_id"], c["paragraph"]) for c in chunks},
-                bm25=index.load_bm25(key, chunks),
-                vectors=index.vector_store(key),
-                guard=index.guard,
-            )
+        """Generation ``key``, its parts checked (``IndexCorruptError`` when one is damaged)."""
+        parts = open_parts(index, key)
+        return cls(
+            key=key,
+            manifest=parts.manifest,
+            docs=parts.docs,
+            chunk_ids=[c["id"] for c in parts.chunks],
+            chunk_paragraph={c["id"]: (c["doc_id"], c["paragraph"]) for c in parts.chunks},
+            bm25=parts.bm25,
+            vectors=parts.vectors,
+            guard=index.guard,
+        )
 
     @functools.cached_property
     def vocabulary(self) -> Vocabulary:

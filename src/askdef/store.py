@@ -15,6 +15,7 @@ default), ``askdef.chroma_server.ServerIndex`` keeps the same generations in a C
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -43,7 +44,8 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DOCS = "docs.json"
 CHUNKS = "chunks.jsonl"
-REBUILD_HINT = "run `askdef index --rebuild`"
+REBUILD_HINT = "run `askdef index --rebuild`"  # built with other settings: start afresh
+REPAIR_HINT = "run `askdef index` to repair it (it rebuilds the index from the corpus)"
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ class Backend(Protocol[G]):
         """Drop an unpublished generation (a failed build); best effort."""
         ...
 
+    def disk_full_message(self, live: G | None) -> str:
+        """What to tell the user when a build ran out of disk space (``live`` is unchanged)."""
+        ...
+
     def remove_stale(self, keep: set[G]) -> None: ...
 
     def guard(self) -> AbstractContextManager[None]:
@@ -134,6 +140,23 @@ def open_backend(settings: Settings) -> Backend[Any]:
 
         return ServerIndex(settings)
     return IndexDir(settings.index_dir)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc``, or what caused it, is a disk out of space (an OSError, or the words
+    of the libraries that wrap one: shutil's list of errors, SQLite's "disk is full")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(seen) or "database or disk is full" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _megabytes(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 
 
 def generation_name(gen: Any) -> str:
@@ -172,7 +195,7 @@ class IndexDir:
         gen = self.path / name
         if not name or "/" in name or not gen.is_dir():
             raise IndexCorruptError(
-                f"{self.path / CURRENT} names a missing generation {name!r}; {REBUILD_HINT}."
+                f"{self.path / CURRENT} names a missing generation {name!r}; {REPAIR_HINT}."
             )
         return gen
 
@@ -190,7 +213,7 @@ class IndexDir:
             return Manifest(**raw)
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorruptError(
-                f"The index manifest {gen / MANIFEST} is unreadable ({exc}); {REBUILD_HINT}."
+                f"The index manifest {gen / MANIFEST} is unreadable ({exc}); {REPAIR_HINT}."
             ) from exc
 
     @contextlib.contextmanager
@@ -214,12 +237,19 @@ class IndexDir:
 
     def new_generation(self, copy_of: Path | None) -> Path:
         """A fresh generation folder, started as a copy of ``copy_of`` when given."""
+        from askdef.vectors import open_vector_store
+
         gen = self.path / f"gen-{uuid.uuid4().hex[:12]}"
-        if copy_of is not None:
-            shutil.copytree(copy_of, gen)
-            (gen / MANIFEST).unlink()
-        else:
-            gen.mkdir(parents=True)
+        try:
+            if copy_of is not None:
+                shutil.copytree(copy_of, gen)
+                (gen / MANIFEST).unlink()
+            else:
+                gen.mkdir(parents=True)
+                open_vector_store(gen, create=True)
+        except BaseException:  # a half-made copy (a full disk, Ctrl-C) must not stay behind
+            self.discard(gen)
+            raise
         return gen
 
     def publish(self, gen: Path, manifest: Manifest, docs: dict[str, Any]) -> None:
@@ -261,6 +291,19 @@ class IndexDir:
     def discard(self, gen: Path) -> None:
         shutil.rmtree(gen, ignore_errors=True)
 
+    def disk_full_message(self, live: Path | None) -> str:
+        free = shutil.disk_usage(self.path).free / 1e6
+        need = (
+            f"a copy of the live index ({_megabytes(live):.1f} MB) plus the new chunks"
+            if live is not None
+            else "room for every chunk's vector, text and BM25 entry"
+        )
+        return (
+            f"The disk holding {self.path} is full ({free:.1f} MB free): a new index "
+            f"generation needs {need}. Free space there, or point ASKDEF_INDEX_DIR at a larger "
+            "disk; the live index is unchanged and the partial one was removed."
+        )
+
     def guard(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()
 
@@ -277,17 +320,15 @@ def read_docs(gen: Path) -> dict[str, Any]:
     try:
         return json.loads((gen / DOCS).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"{gen / DOCS} is unreadable ({exc}); {REBUILD_HINT}.") from exc
+        raise IndexCorruptError(f"{gen / DOCS} is unreadable ({exc}); {REPAIR_HINT}.") from exc
 
 
 def read_chunks(gen: Path) -> list[dict[str, Any]]:
     try:
         with open(gen / CHUNKS, encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
-    except FileNotFoundError:
-        return []
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"{gen / CHUNKS} is unreadable ({exc}); {REBUILD_HINT}.") from exc
+        raise IndexCorruptError(f"{gen / CHUNKS} is unreadable ({exc}); {REPAIR_HINT}.") from exc
 
 
 def write_chunks(gen: Path, chunks: list[dict[str, Any]]) -> None:

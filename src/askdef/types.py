@@ -60,12 +60,16 @@ class IngestReport(_Frozen):
     skipped: list[SkippedFile] = Field(default_factory=list)
     chunks: int = Field(default=0, description="Chunks in the index after the run.")
     embedded: int = Field(default=0, description="Chunks embedded by this run.")
+    repaired: str | None = Field(
+        default=None,
+        description="What was damaged when the live index failed its check and was rebuilt.",
+    )
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
         """Whether the run wrote a new index generation."""
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.repaired)
 
 
 class Citation(_Frozen):

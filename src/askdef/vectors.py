@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from askdef.errors import IndexCorruptError
+
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -13,16 +15,26 @@ if TYPE_CHECKING:
 COLLECTION = "askdef"
 
 
-def open_vector_store(gen: Path) -> ChromaVectorStore:
-    """The generation's embedded Chroma collection (created if new), cosine distance."""
+def open_vector_store(gen: Path, *, create: bool = False) -> ChromaVectorStore:
+    """The generation's embedded Chroma collection, cosine distance; ``create`` makes it.
+
+    Opening never creates anything: a generation whose database is gone is damaged, and
+    Chroma would otherwise make an empty one in its place (search then finds no vectors).
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
+    database = gen / "chroma" / "chroma.sqlite3"
+    if not create and not database.is_file():
+        raise IndexCorruptError(f"{database} is missing")
     client = chromadb.PersistentClient(
         path=str(gen / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
     )
-    collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+    if create:
+        collection = client.create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+    else:
+        collection = client.get_collection(COLLECTION)
     return ChromaVectorStore(chroma_collection=collection)
 
 
