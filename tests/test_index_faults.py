@@ -3,6 +3,7 @@ then what search, ``/api/health`` and ``askdef index`` make of it; and a full di
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ from askdef.errors import DiskFullError, IndexCorruptError
 from askdef.http_api import create_api
 from askdef.store import IndexDir
 from askdef.streaming import Gate
+from askdef.web import ensure_index
 
 PROJECT = Path(__file__).resolve().parents[1]
 Fault = Callable[[Path], None]  # damages the live generation folder
@@ -222,3 +224,47 @@ def test_a_first_index_on_a_full_disk_is_one_message(tmp_path: Path, embedder: o
         with pytest.raises(DiskFullError, match="is full"):
             bot.ingest()
         assert not list((disk / "index").glob("gen-*"))
+
+
+# --------------------------------------------------------------------------- read-only
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(folder.rglob("*"))
+        if f.is_file()
+    }
+
+
+def _serves(index: Path, corpus: Path) -> None:
+    """Search, an answer and a healthy ``/api/health`` from the index at ``index``."""
+    bot = AskDef(settings=Settings(corpus_dir=corpus, index_dir=index, generator="extractive"))
+    ensure_index(bot)  # what `askdef serve` does first: nothing, as an index exists
+    assert bot.search(QUESTION) and not bot.ask(QUESTION).refused
+    with TestClient(create_api(bot, gate=Gate(1, 1))) as http:
+        assert http.get("/api/health").json()["status"] == "ok"
+
+
+def test_readers_never_write_the_index(small: Path, tmp_path: Path) -> None:
+    index = Path(shutil.copytree(small / "index", tmp_path / "index"))
+    before = _hashes(index)
+    _serves(index, small / "corpus")
+    assert _hashes(index) == before
+
+
+def test_a_read_only_index_is_served(small: Path, tmp_path: Path) -> None:
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    bound = subprocess.run(
+        ["mount", "--bind", str(small / "index"), str(mount)], capture_output=True, text=True
+    )
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount the index read-only ({bound.stderr.strip()})")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True)
+        with pytest.raises(OSError):
+            (mount / "probe").write_text("x")  # it really is read-only
+        _serves(mount, small / "corpus")
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -242,7 +242,7 @@ class ServerIndex:
                 f"{REPAIR_HINT}."
             ) from exc
 
-    def vector_store(self, gen: str) -> ChromaVectorStore:
+    def vector_store(self, gen: str, *, write: bool = False) -> ChromaVectorStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self._collection(gen))

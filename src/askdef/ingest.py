@@ -180,7 +180,7 @@ def _fill(
     stale = set(plan.removed) | set(plan.updated)
     old = index.read_chunks(live) if live is not None else []
     chunks = [c for c in old if c["doc_id"] not in stale]
-    store = index.vector_store(gen)
+    store = index.vector_store(gen, write=True)
     delete_documents(store, sorted(stale))
     for doc_id in plan.removed:
         docs.pop(doc_id, None)

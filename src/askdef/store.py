@@ -106,7 +106,9 @@ class Backend(Protocol[G]):
         """A fresh, unpublished generation whose vectors start as a copy of ``copy_of``'s."""
         ...
 
-    def vector_store(self, gen: G) -> ChromaVectorStore: ...
+    def vector_store(self, gen: G, *, write: bool = False) -> ChromaVectorStore:
+        """The generation's vectors; ``write`` only while an unpublished one is built."""
+        ...
 
     def write_lexical(self, gen: G, chunks: list[dict[str, Any]]) -> None:
         """Store the generation's chunk list (and whatever BM25 needs to load later)."""
@@ -272,10 +274,10 @@ class IndexDir:
     def read_chunks(self, gen: Path) -> list[dict[str, Any]]:
         return read_chunks(gen)
 
-    def vector_store(self, gen: Path) -> ChromaVectorStore:
-        from askdef.vectors import open_vector_store
+    def vector_store(self, gen: Path, *, write: bool = False) -> ChromaVectorStore:
+        from askdef.vectors import open_reader, open_vector_store
 
-        return open_vector_store(gen)
+        return open_vector_store(gen) if write else open_reader(gen)
 
     def write_lexical(self, gen: Path, chunks: list[dict[str, Any]]) -> None:
         from askdef.sparse import build_bm25

@@ -38,6 +38,30 @@ def open_vector_store(gen: Path, *, create: bool = False) -> ChromaVectorStore:
     return ChromaVectorStore(chroma_collection=collection)
 
 
+def open_reader(gen: Path) -> ChromaVectorStore:
+    """Published generation ``gen``'s vectors, read from a private copy of its Chroma files
+    (in the temporary folder, removed with the store or at exit). Chroma writes to its
+    database whenever a client opens it (a row in ``acquire_write``): opened in place, a
+    published generation would change under its readers, and one on a read-only mount could
+    not be read at all."""
+    import shutil
+    import tempfile
+    import weakref
+
+    database = gen / "chroma" / "chroma.sqlite3"
+    if not database.is_file():
+        raise IndexCorruptError(f"{database} is missing")
+    copy = Path(tempfile.mkdtemp(prefix=f"askdef-{gen.name}-"))
+    try:
+        shutil.copytree(gen / "chroma", copy / "chroma")
+        store = open_vector_store(copy)
+    except BaseException:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
+    weakref.finalize(store, shutil.rmtree, copy, ignore_errors=True)
+    return store
+
+
 def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> list[str]:
     """Ids of the ``n`` chunks nearest to ``embedding``, best first."""
     from llama_index.core.vector_stores.types import VectorStoreQuery
