@@ -1,7 +1,8 @@
-"""The citation verifier and output sanitising, on hand-made passages."""
+"""The citation verifier and the streamed answer's cut, on hand-made passages."""
 
 from __future__ import annotations
 
+import pytest
 from fake_judge import ScriptedJudge
 
 from askdef.citations import Entailment, Removed, sentences_with_markers, verify
@@ -316,3 +317,23 @@ def test_a_model_repeating_one_word_cites_nothing() -> None:
     v = verify("Japan’s budget budget budget rises [2].", PASSAGES, agreeing())
     assert (v.text, v.citations, v.dropped) == ("", [], 1)
     assert verify("The budget rises to 2% of GDP by 2027 [2].", PASSAGES, agreeing()).citations
+
+
+def test_a_stream_is_read_once_and_not_at_all_without_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import askdef.generation as generation
+
+    reads: list[int] = []
+    real = generation.sentence_spans
+    monkeypatch.setattr(
+        generation, "sentence_spans", lambda text: reads.append(len(text)) or real(text)
+    )
+    endless = ["word "] * 10_000  # a model that never ends a sentence
+    assert "".join(generation.first_sentences(iter(endless), 3)) == "word " * 10_000
+    assert reads == []
+    sentences = [f"Sentence {i} is here [1]. " for i in range(200)]
+    deltas = [piece for s in sentences for piece in (s[:9], s[9:])]
+    kept = "".join(generation.first_sentences(iter(deltas), 150))
+    assert kept.rstrip() == "".join(sentences[:150]).rstrip()
+    assert sum(reads) < 10 * len("".join(sentences[:151]))  # each delta reads what is open

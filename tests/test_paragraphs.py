@@ -1,6 +1,7 @@
 """Paragraph splitting and generic web-debris cleaning, on made-up pages."""
 
-from askdef.paragraphs import split_paragraphs
+from askdef.paragraphs import MAX_PARAGRAPH_CHARS, split_paragraphs
+from askdef.text import sentence_spans
 
 PAGE = """Why Lighthouses Still Matter
 
@@ -95,3 +96,24 @@ def test_question_headings_need_title_case() -> None:
 def test_empty_and_debris_only_text_has_no_paragraphs() -> None:
     assert split_paragraphs("e.txt", "") == []
     assert split_paragraphs("e.txt", "Showing 0 Comment\n\n----\nShare this:\n") == []
+
+
+def test_a_text_without_line_breaks_becomes_paragraphs_of_bounded_size() -> None:
+    sentences = [f"Sentence {i} says something about the topic at hand." for i in range(5000)]
+    text = "Long report\n\n" + " ".join(sentences) + " " + "x" * 4000 + " tail"
+    paragraphs = split_paragraphs("long.txt", text)
+    assert max(len(p.text) for p in paragraphs) <= MAX_PARAGRAPH_CHARS
+    assert all(text[p.start : p.end] == p.text for p in paragraphs)
+    assert [p.n for p in paragraphs] == list(range(1, len(paragraphs) + 1))
+    assert {p.section for p in paragraphs} == {"Long report"}
+    # every sentence is whole in one paragraph, none lost, in order
+    cut = [text[p.start + a : p.start + b] for p in paragraphs for a, b in sentence_spans(p.text)]
+    assert cut[:5000] == sentences and "".join(cut[5000:]) == "x" * 4000 + " tail"
+
+
+def test_paragraphs_of_ordinary_length_are_left_whole() -> None:
+    text = "A first paragraph. " * 60 + "\n\nA second one."
+    assert [len(p.text) for p in split_paragraphs("a.txt", text)] == [
+        len(text.split("\n\n")[0].strip()),
+        13,
+    ]

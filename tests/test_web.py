@@ -496,3 +496,24 @@ def test_python_app_py_indexes_on_first_start_and_serves(tmp_path: Path) -> None
         output = process.communicate(timeout=30)[0]
     assert "no index" in output and "ready — open http://127.0.0.1:" in output
     assert "Traceback" not in output
+
+
+class EndlessGenerator:
+    """A scripted model that never ends its sentence: 10,000 words, one delta each."""
+
+    name = "endless"
+    model = "endless-1"
+
+    def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
+        yield from ["word "] * 10_000
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        return question
+
+
+def test_a_long_stream_redraws_the_chat_a_few_times_not_per_delta(indexed: AskDef) -> None:
+    settings = indexed.settings.model_copy(update={"judge": "none", "fallback": False})
+    endless = AskDef(settings=settings, generator=EndlessGenerator())
+    turns = list(answer_turn(endless, FX_QUESTION, [], []))
+    assert len(turns) < 1_000  # each screen renders the whole text: one per delta is quadratic
+    assert turns[-1].status.startswith("Answered by **endless**")

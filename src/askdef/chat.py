@@ -31,6 +31,7 @@ log = logging.getLogger("askdef.web")
 
 Messages = list[dict[str, str]]
 SEARCHING = "Searching the documents…"
+REDRAW = 0.1  # seconds between screens while the answer streams: a screen costs its whole text
 
 
 @dataclass
@@ -80,7 +81,7 @@ def answer_turn(
     started = time.monotonic()
     sources = welcome_html()
     status = SEARCHING
-    text, passages, failed = "", 0, False
+    text, passages, failed, drawn = "", 0, False, 0.0
 
     def screen(reply: str) -> Turn:
         return Turn([*shown, {"role": "assistant", "content": reply}], sources, status, past)
@@ -95,6 +96,8 @@ def answer_turn(
                 sources = sources_html(None, event.passages)
             elif isinstance(event, Delta):
                 text += event.text
+                if time.monotonic() - drawn < REDRAW:
+                    continue  # shown with the next screen (or the answer, which replaces it)
             elif isinstance(event, Fallback):
                 text, failed = "", True
                 status = f"⚠ {event.reason}"  # plain already
@@ -115,6 +118,7 @@ def answer_turn(
             elif not passages:
                 status = f"{SEARCHING} {seconds:.0f} s"
             waiting = "Reading the sources…" if passages else SEARCHING
+            drawn = time.monotonic()
             yield screen(streaming_markdown(text, waiting=f"{waiting} {seconds:.0f} s"))
     except AskdefError as exc:
         status = "⚠ " + ("Question refused" if isinstance(exc, InputError) else "Error")

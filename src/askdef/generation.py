@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Generator as Stream
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -92,32 +93,53 @@ _OPEN_MARKER = re.compile(r"\[[\d,;\s]*$")
 
 def first_sentences(deltas: Iterable[str], limit: int) -> Iterator[str]:
     """The streamed ``deltas`` up to the end of sentence ``limit`` and its markers; reading
-    stops there, so a model that keeps writing is cut off instead of waited for."""
-    text = ""
+    stops there, so a model that keeps writing is cut off instead of waited for.
+
+    Linear in the stream: sentences already begun are not read again, and the text is read
+    only when a stop was written near the end (a sentence can begin only after one), so a
+    stream that never ends a sentence costs one look at each delta.
+    """
+    text, scan = "", _Scan()
     for delta in deltas:
         sent = len(text)
         text += delta
-        cut = _start_of_sentence(text, limit + 1)
+        recent = text[max(0, sent - _STOP_REACH) :]
+        cut = scan.start_of_sentence(text, limit + 1) if _STOPS.search(recent) else None
         if cut is not None:
             yield text[sent:cut].rstrip() if cut > sent else ""
             return
         yield delta
 
 
-def _start_of_sentence(text: str, n: int) -> int | None:
-    """Where the ``n``-th sentence of ``text`` begins, once it has begun (markers before it
-    belong to the sentence they follow)."""
-    seen = 0
-    for start, end in sentence_spans(text):
-        leading = LEADING_MARKERS.match(text, start, end)
-        body_start = leading.end() if leading else start
-        body = _OPEN_MARKER.sub("", MARKERS.sub("", text[body_start:end]))
-        if not any(c.isalnum() for c in body):
-            continue  # markers only, or one still being written: "[2"
-        seen += 1
-        if seen == n:
-            return body_start
-    return None
+_STOPS = re.compile(r"[.!?]")
+_STOP_REACH = 32  # characters before a delta where a stop may still end a sentence in it
+
+
+@dataclass
+class _Scan:
+    """How far a growing text has been read: ``seen`` sentences begin before ``settled``,
+    where the last sentence read (which may still grow) begins."""
+
+    settled: int = 0
+    seen: int = 0
+
+    def start_of_sentence(self, text: str, n: int) -> int | None:
+        """Where the ``n``-th sentence of ``text`` begins, once it has begun (markers before
+        it belong to the sentence they follow)."""
+        tail, seen, last = text[self.settled :], self.seen, None
+        for start, end in sentence_spans(tail):
+            leading = LEADING_MARKERS.match(tail, start, end)
+            body_start = leading.end() if leading else start
+            body = _OPEN_MARKER.sub("", MARKERS.sub("", tail[body_start:end]))
+            if not any(c.isalnum() for c in body):
+                continue  # markers only, or one still being written: "[2"
+            if seen + 1 == n:
+                return self.settled + body_start
+            last = (self.settled + start, seen)
+            seen += 1
+        if last is not None:
+            self.settled, self.seen = last
+        return None
 
 
 def openai_configured() -> bool:

@@ -8,7 +8,10 @@ Rules are generic (they would work on any scraped article), applied line by line
   become the ``section`` of the paragraphs below them; of several title lines in a row only the
   last is kept, since the earlier ones are captions, labels or the page's own title;
 - a line that continues a hard-wrapped sentence joins the paragraph above it;
-- each list item is its own paragraph, its bullet left out of the offsets.
+- each list item is its own paragraph, its bullet left out of the offsets;
+- a paragraph over ``MAX_PARAGRAPH_CHARS`` (text without line breaks: an extracted page, a
+  log) is cut after a sentence into paragraphs that size, so that scoring a paragraph's
+  sentences, which search and every answer do, costs the same whatever the document holds.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from askdef.text import sentence_spans
 from askdef.types import Paragraph
+
+MAX_PARAGRAPH_CHARS = 1500  # the bundled corpus's longest is 1,079; SQuAD's 99th percentile 2,060
 
 _MAX_TITLE_WORDS = 14
 _MAX_TITLE_CHARS = 120
@@ -137,7 +143,39 @@ def split_paragraphs(doc_id: str, text: str) -> list[Paragraph]:
             if pending_title is not None:
                 section, pending_title = pending_title, None
             spans.append((section, line.start, line.end))
+    bounded = [(sec, a, b) for sec, start, end in spans for a, b in _bounded(text, start, end)]
     return [
         Paragraph(doc_id=doc_id, n=i, section=sec, text=text[start:end], start=start, end=end)
-        for i, (sec, start, end) in enumerate(spans, start=1)
+        for i, (sec, start, end) in enumerate(bounded, start=1)
     ]
+
+
+def _bounded(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """``text[start:end]`` in pieces of at most ``MAX_PARAGRAPH_CHARS``, each cut after a
+    sentence (a sentence longer than that is cut between words)."""
+    if end - start <= MAX_PARAGRAPH_CHARS:
+        yield start, end
+        return
+    piece: tuple[int, int] | None = None
+    for a, b in sentence_spans(text[start:end]):
+        a, b = a + start, b + start
+        if piece is not None and b - piece[0] <= MAX_PARAGRAPH_CHARS:
+            piece = (piece[0], b)
+            continue
+        if piece is not None:
+            yield piece
+        if b - a <= MAX_PARAGRAPH_CHARS:
+            piece = (a, b)
+            continue
+        piece = None
+        while b - a > MAX_PARAGRAPH_CHARS:
+            space = text.rfind(" ", a + 1, a + MAX_PARAGRAPH_CHARS)
+            cut = space if space > a else a + MAX_PARAGRAPH_CHARS
+            yield a, cut
+            a = cut
+            while a < b and text[a].isspace():
+                a += 1
+        if a < b:
+            piece = (a, b)
+    if piece is not None:
+        yield piece

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from askdef.settings import Settings
 
-FORMAT = 2  # bump when paragraphs, chunks or BM25 tokens change: old indexes need --rebuild
+FORMAT = 3  # bump when paragraphs, chunks or BM25 tokens change: old indexes need --rebuild
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DOCS = "docs.json"

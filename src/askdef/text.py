@@ -26,19 +26,26 @@ STOPWORDS = frozenset(
 
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace."""
+    """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace.
+
+    Linear in the length of ``text``: each step looks only at the piece it just read."""
     start = None
     for match in _SENTENCE.finditer(text):
         if start is None:
             start = match.start()
-        piece = text[start : match.end()].rstrip()
+        end = match.end()
+        while end > start and text[end - 1].isspace():
+            end -= 1
         if match.end() < len(text) and (
-            _ABBREVIATION.search(piece) or not text[match.end()].isspace()
+            # the longest abbreviation is 3 letters and a stop: 8 characters hold its boundary
+            _ABBREVIATION.search(text[max(start, end - 8) : end]) or not text[match.end()].isspace()
         ):
             continue  # "U.S.", "e.g." and "2.5" do not end a sentence
-        left = start + len(text[start:]) - len(text[start:].lstrip())
-        if piece.strip():
-            yield left, start + len(piece)
+        left = start
+        while left < end and text[left].isspace():
+            left += 1
+        if left < end:
+            yield left, end
         start = None
 
 
