@@ -81,7 +81,7 @@ def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
     plan.removed = sorted(set(known) - set(plan.files))
     if not plan.files:
         raise EmptyCorpusError(
-            f"No readable .txt, .md or .html document in {corpus_dir}"
+            f"No readable .txt, .md, .html or .docx document in {corpus_dir}"
             + (f" ({len(plan.skipped)} file(s) skipped)" if plan.skipped else "")
             + ": add documents, then run `askdef index`."
         )

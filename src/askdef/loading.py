@@ -1,4 +1,5 @@
-"""Reading corpus files into ``Document``s: UTF-8 text, Markdown, and HTML (visible text)."""
+"""Reading corpus files into ``Document``s: UTF-8 text, Markdown, HTML (visible text) and
+Word (``askdef.word``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from askdef.types import SkippedFile
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+WORD_SUFFIXES = frozenset({".docx"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def corpus_files(corpus_dir: Path) -> CorpusFiles:
     """
     if not corpus_dir.is_dir():
         raise CorpusNotFoundError(
-            f"Corpus folder {corpus_dir} does not exist: create it and put .txt, .md or .html "
-            "files in it, or point ASKDEF_CORPUS_DIR at your documents."
+            f"Corpus folder {corpus_dir} does not exist: create it and put .txt, .md, .html or "
+            ".docx files in it, or point ASKDEF_CORPUS_DIR at your documents."
         )
     root = _real(corpus_dir)
     files: list[Path] = []
@@ -127,6 +129,10 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Do
             data = path.read_bytes()
         except OSError as exc:
             raise UnreadableFileError(f"{doc_id}: cannot be read ({exc.strerror}).") from exc
+    if path.suffix.lower() in WORD_SUFFIXES:
+        from askdef.word import docx_text
+
+        return Document(doc_id=doc_id, text=docx_text(doc_id, data), sha256=sha256_of(data))
     if b"\x00" in data:
         raise UnreadableFileError(
             f"{doc_id}: looks binary (it contains NUL bytes); convert it to text or remove it."

@@ -4,7 +4,8 @@ Rules are generic (they would work on any scraped article), applied line by line
 
 - debris lines are dropped: comment counters, subscribe/newsletter prompts, share widgets,
   "read more"/"related" links, copyright footers, photo credits, separators;
-- short title-like lines (few words, no sentence-ending punctuation, or a Markdown heading)
+- short title-like lines (few words, no sentence-ending punctuation, or a Markdown heading;
+  never a table row)
   become the ``section`` of the paragraphs below them; of several title lines in a row only the
   last is kept, since the earlier ones are captions, labels or the page's own title;
 - a line that continues a hard-wrapped sentence joins the paragraph above it;
@@ -74,6 +75,8 @@ def _is_debris(text: str) -> bool:
 def _is_title(text: str, next_text: str) -> bool:
     if _MD_HEADING.match(text):
         return True
+    if " | " in text:
+        return False  # a table row (Word's, as askdef.word writes it, or Markdown's)
     words = text.split()
     if len(text) > _MAX_TITLE_CHARS or len(words) > _MAX_TITLE_WORDS:
         return False
