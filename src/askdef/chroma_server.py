@@ -289,6 +289,9 @@ class ServerIndex:
         with contextlib.suppress(Exception):  # best effort: the server may be what failed
             self._drop(gen)
 
+    def damaged_files(self, gen: str) -> dict[str, str]:
+        return {}  # no files: the server keeps its own, and its reads fail as errors
+
     def disk_full_message(self, live: str | None) -> str:
         return (
             f"The Chroma server at {self.url} ran out of disk space while it stored the new "

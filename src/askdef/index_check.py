@@ -1,7 +1,9 @@
 """Opening an index generation with a check that its parts agree, cheap enough for every open.
 
 A generation has five parts: the manifest, the documents, the chunk list, the dense vectors
-(Chroma) and BM25. Each is read, then compared with the manifest: its chunk count against the
+(Chroma) and BM25. First each stored file is compared with the size and sha256 recorded when
+the generation was published (a damaged HNSW file can crash Chroma's reader outright, so no
+library is handed a file that changed). Then each part is read and compared with the manifest: its chunk count against the
 chunk list's, BM25's and the vector store's, its files against the documents, and one stored
 vector is looked up through the vector index (a damaged HNSW file or an emptied database
 otherwise answers searches with nothing, and search would quietly fall back to BM25 alone).
@@ -47,11 +49,17 @@ def open_parts(index: Backend[Any], key: Any) -> Parts:
             problems[part] = _said(exc)
             return None
 
-    manifest = attempt("manifest", lambda: index.read_manifest(key))
-    docs = attempt("documents", lambda: index.read_docs(key))
-    chunks = attempt("chunks", lambda: index.read_chunks(key))
-    bm25 = attempt("bm25", lambda: index.load_bm25(key, chunks or []))
-    vectors = attempt("dense", lambda: index.vector_store(key))
+    problems.update(attempt("manifest", lambda: index.damaged_files(key)) or {})
+
+    def read(part: str, load: Callable[[], T]) -> T | None:
+        return None if part in problems else attempt(part, load)  # never hand a library
+        # a damaged file: Chroma's vector index can crash the process on one
+
+    manifest = read("manifest", lambda: index.read_manifest(key))
+    docs = read("documents", lambda: index.read_docs(key))
+    chunks = read("chunks", lambda: index.read_chunks(key))
+    bm25 = read("bm25", lambda: index.load_bm25(key, chunks or []))
+    vectors = read("dense", lambda: index.vector_store(key))
     if manifest is not None:
         expected = manifest.chunks
         if chunks is not None and len(chunks) != expected:

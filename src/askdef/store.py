@@ -3,7 +3,8 @@
     index/
       CURRENT          name of the live generation (replaced atomically)
       .lock            held by the one process that writes
-      gen-<id>/        manifest.json (written last), docs.json, chunks.jsonl, bm25/, chroma/
+      gen-<id>/        manifest.json (written last), checksums.json, docs.json, chunks.jsonl,
+                       bm25/, chroma/
 
 A writer builds a new generation beside the live one and swaps ``CURRENT`` when it is complete,
 so readers never see a half-written index and a crash leaves the previous one in place.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +46,8 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DOCS = "docs.json"
 CHUNKS = "chunks.jsonl"
+CHECKSUMS = "checksums.json"  # each file's size and sha256, checked before anything reads it
+_PART_OF = {DOCS: "documents", CHUNKS: "chunks", "bm25": "bm25", "chroma": "dense"}
 REBUILD_HINT = "run `askdef index --rebuild`"  # built with other settings: start afresh
 REPAIR_HINT = "run `askdef index` to repair it (it rebuilds the index from the corpus)"
 
@@ -97,6 +101,11 @@ class Backend(Protocol[G]):
     def read_docs(self, gen: G) -> dict[str, Any]: ...
 
     def read_chunks(self, gen: G) -> list[dict[str, Any]]: ...
+
+    def damaged_files(self, gen: G) -> dict[str, str]:
+        """Parts whose stored files differ from what was published (part -> what differs):
+        checked before a library reads them, since a damaged vector index can crash Chroma."""
+        ...
 
     def writer_lock(self) -> AbstractContextManager[None]:
         """Hold the single-writer lock, or raise ``IndexLockedError`` at once."""
@@ -257,6 +266,7 @@ class IndexDir:
     def publish(self, gen: Path, manifest: Manifest, docs: dict[str, Any]) -> None:
         """Finish ``gen`` (docs, manifest last, fsync) and make it the live generation."""
         _write_json(gen / DOCS, docs)
+        _write_json(gen / CHECKSUMS, _checksums(gen))
         _write_json(gen / MANIFEST, manifest.__dict__)
         _fsync_tree(gen)
         pointer = self.path / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
@@ -270,6 +280,25 @@ class IndexDir:
 
     def read_docs(self, gen: Path) -> dict[str, Any]:
         return read_docs(gen)
+
+    def damaged_files(self, gen: Path) -> dict[str, str]:
+        try:
+            published = json.loads((gen / CHECKSUMS).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return {"manifest": f"{gen / CHECKSUMS} is unreadable ({exc})"}
+        found = _checksums(gen)
+        problems: dict[str, str] = {}
+        for name in sorted(set(published) | set(found)):
+            if published.get(name) != found.get(name):
+                what = (
+                    "missing"
+                    if name not in found
+                    else "not published"
+                    if name not in published
+                    else "changed"
+                )
+                problems.setdefault(_PART_OF.get(name.split("/")[0], "manifest"), f"{name} {what}")
+        return problems
 
     def read_chunks(self, gen: Path) -> list[dict[str, Any]]:
         return read_chunks(gen)
@@ -316,6 +345,20 @@ class IndexDir:
                 shutil.rmtree(gen, ignore_errors=True)
         for tmp in self.path.glob(f".{CURRENT}.*"):
             tmp.unlink(missing_ok=True)
+
+
+def _checksums(gen: Path) -> dict[str, list[Any]]:
+    """[size, sha256] of every file of ``gen`` but the manifest and this list itself."""
+    sums: dict[str, list[Any]] = {}
+    for path in sorted(p for p in gen.rglob("*") if p.is_file()):
+        name = path.relative_to(gen).as_posix()
+        if name not in (MANIFEST, CHECKSUMS):
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            sums[name] = [path.stat().st_size, digest.hexdigest()]
+    return sums
 
 
 def read_docs(gen: Path) -> dict[str, Any]:
