@@ -81,17 +81,9 @@ def test_damaged_word_files_are_skipped_with_a_message(tmp_path: Path) -> None:
     (corpus / "garbage.docx").write_bytes(b"PK\x03\x04 not really a zip" * 10)
     whole = write_docx(tmp_path / "whole.docx").read_bytes()
     (corpus / "cut.docx").write_bytes(whole[: len(whole) // 2])
+    command = ["-m", "askdef.cli", "--corpus", str(corpus), "--index", str(tmp_path / "i")]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "askdef.cli",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(tmp_path / "i"),
-        ]
-        + ["index"],
+        [sys.executable, *command, "index"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -3,12 +3,12 @@
 A generation has five parts: the manifest, the documents, the chunk list, the dense vectors
 (Chroma) and BM25. First each stored file is compared with the size and sha256 recorded when
 the generation was published (a damaged HNSW file can crash Chroma's reader outright, so no
-library is handed a file that changed). Then each part is read and compared with the manifest: its chunk count against the
-chunk list's, BM25's and the vector store's, its files against the documents, and one stored
-vector is looked up through the vector index (a damaged HNSW file or an emptied database
-otherwise answers searches with nothing, and search would quietly fall back to BM25 alone).
-Every damaged part is named in one ``IndexCorruptError``; a Chroma server that cannot be
-reached is not damage and raises ``StoreUnavailableError`` as ever.
+library is handed a file that changed). Then each part is read and compared with the
+manifest: its chunk count against the chunk list's, BM25's and the vector store's, its files
+against the documents, and one stored vector is looked up through the vector index (an
+emptied database otherwise answers searches with nothing, and search would quietly fall back
+to BM25 alone). Every damaged part is named in one ``IndexCorruptError``; a Chroma server that
+cannot be reached is not damage and raises ``StoreUnavailableError`` as ever.
 """
 
 from __future__ import annotations
