@@ -33,6 +33,12 @@ from askdef.web import build_app
 ARTICLE = "european-defense-industry-japan-potential.txt"
 
 
+def _index_command(corpus: Path, index: Path) -> list[str]:
+    """``askdef index`` on these folders, as a user runs it."""
+    folders = ["--corpus", str(corpus), "--index", str(index)]
+    return [sys.executable, "-m", "askdef.cli", *folders, "index"]
+
+
 def _stored_ids(bot: AskDef) -> list[str]:
     gen = IndexDir(bot.settings.index_dir).require_current()
     return open_vector_store(gen).client.get()["ids"]
@@ -137,16 +143,7 @@ def test_links_out_of_the_corpus_are_skipped_and_never_served(corpus: Path, tmp_
     (corpus / "archive" / "again").symlink_to("..", target_is_directory=True)  # a loop
     index = tmp_path / "index"
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "askdef.cli",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-            "index",
-        ],
+        _index_command(corpus, index),
         capture_output=True,
         text=True,
         timeout=300,
@@ -312,9 +309,8 @@ def test_ctrl_c_during_ingest_says_how_far_it_got(corpus: Path, tmp_path: Path, 
     (corpus / "big.txt").write_text(
         "\n\n".join(f"Paragraph {i} talks about topic {i} at length." for i in range(3000))
     )
-    command = ["-m", "askdef.cli", "--corpus", str(corpus), "--index", str(index), "index"]
     writer = subprocess.Popen(
-        [sys.executable, *command],
+        _index_command(corpus, index),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -370,16 +366,7 @@ def test_second_askdef_index_process_gets_the_lock_message(corpus: Path, tmp_pat
     holder = _hold_lock(index)
     try:
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "askdef.cli",
-                "--corpus",
-                str(corpus),
-                "--index",
-                str(index),
-                "index",
-            ],
+            _index_command(corpus, index),
             capture_output=True,
             text=True,
             timeout=120,
