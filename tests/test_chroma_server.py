@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from askdef import AskDef, Settings
-from askdef.chroma_server import META, PREFIX, ServerIndex
+from askdef.chroma_server import META, PREFIX, SENTENCES, ServerIndex
 from askdef.cli import main as cli_main
 from askdef.errors import IndexLockedError, IndexMissingError, StoreUnavailableError
 
@@ -207,7 +207,9 @@ def test_incremental_ingest_copies_unchanged_vectors(
     before = index.require_current()
     bot.ingest(rebuild=True)
     collections = {c.name for c in index._api().list_collections()} - {META}
-    assert collections == {PREFIX + before, PREFIX + index.require_current()}
+    live = index.require_current()
+    generations = {PREFIX + before, PREFIX + live}  # each with its sentence vectors beside it
+    assert collections == generations | {name + SENTENCES for name in generations}
 
 
 def test_a_second_writer_is_refused_and_never_duplicates(

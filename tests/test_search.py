@@ -75,10 +75,10 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
 
 
-def test_the_generator_reuses_the_sentence_vectors_search_computed(
+def test_search_reads_the_sentence_vectors_stored_at_indexing(
     indexed: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from askdef.relevance import Scorer, score_sentences
+    from askdef.relevance import score_sentences
 
     model = indexed.embedder.model
     embedded: list[str] = []
@@ -89,16 +89,15 @@ def test_the_generator_reuses_the_sentence_vectors_search_computed(
         return real(self, texts, **kwargs)
 
     monkeypatch.setattr(type(model), "get_text_embedding_batch", counting)
+    indexed.embedder.forget()
     question = "Which firms build the engines of the new fighter jet?"
-    passages = indexed.search(question, k=5)  # rerank scores every sentence of the pool
-    searched = len(embedded)
-    scored = score_sentences(Scorer(indexed.embedder), question, passages)  # as generators do
-    assert len(embedded) == searched
-    indexed.embedder.embed_sentences(["A sentence nobody scored before."])
-    assert len(embedded) == searched + 1  # the count sees what is embedded
-    fresh = real(model, [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]])
-    cached = indexed.embedder.embed_sentences(
-        [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]
-    )
+    passages = indexed.search(question, k=5)  # the rerank scores every sentence of the pool
+    scored = score_sentences(indexed._scorer_of(indexed._live_generation()), question, passages)
+    assert embedded == []  # no sentence embedded at query time: each was stored at indexing
+    indexed.embedder.embed_sentences(["A sentence nobody indexed."])
+    assert embedded == ["A sentence nobody indexed."]  # the count sees what is embedded
+    texts = [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]
+    stored = indexed._live_generation().sentence_vectors(texts)
+    fresh = real(model, texts)
     # the same vectors (up to the float noise of batching texts of other lengths together)
-    assert all(c == pytest.approx(f, abs=1e-5) for c, f in zip(cached, fresh, strict=True))
+    assert all(stored[t] == pytest.approx(f, abs=1e-5) for t, f in zip(texts, fresh, strict=True))

@@ -229,11 +229,12 @@ class AskDef:
         return list(history)
 
     def _scorer_of(self, generation: Generation) -> Scorer:
-        """The one sentence scorer search and the generators share, weighting words by the
-        live index's vocabulary (re-pointed when a new generation goes live)."""
+        """The one sentence scorer search and the generators share, with the live index's
+        vocabulary and stored sentence vectors (re-pointed when a new generation goes live)."""
         if self._scorer is None:
             self._scorer = Scorer(self.embedder)
         self._scorer.vocabulary = generation.vocabulary
+        self._scorer.stored = generation.sentence_vectors
         return self._scorer
 
     def _live_generation(self) -> Generation:

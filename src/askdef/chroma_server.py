@@ -69,6 +69,7 @@ LEASE = 30.0  # seconds a writer's lock lives without renewal (a crashed writer'
 CONFIRM_PAUSE = 0.5  # seconds between writing the lease and reading it back
 PART = 1_000_000  # characters per meta record: keeps each request small for proxies
 COPY_BATCH = 1000  # records per get/add when copying a generation's vectors
+SENTENCES = "-sentences"  # a generation's sentence vectors (askdef.vectors.sentence_collection)
 
 
 def _dummy(n: int) -> Any:
@@ -252,23 +253,16 @@ class ServerIndex:
         gen = f"gen-{uuid.uuid4().hex[:12]}"
         target = self._collection(gen, create=True)
         if copy_of is not None:
-            source = self._collection(copy_of)
-            offset = 0
-            while True:
-                got = source.get(
-                    include=["embeddings", "documents", "metadatas"],
-                    limit=COPY_BATCH,
-                    offset=offset,
+            _copy(self._collection(copy_of), target)
+            api = self._api()
+            with contextlib.suppress(Exception):  # a generation built without sentences
+                sentences = api.get_collection(
+                    PREFIX + copy_of + SENTENCES, embedding_function=None
                 )
-                if not got["ids"]:
-                    break
-                target.add(
-                    ids=got["ids"],
-                    embeddings=got["embeddings"],
-                    documents=got["documents"],
-                    metadatas=got["metadatas"],
+                _copy(
+                    sentences,
+                    api.create_collection(PREFIX + gen + SENTENCES, embedding_function=None),
                 )
-                offset += len(got["ids"])
         return gen
 
     def write_lexical(self, gen: str, chunks: list[dict[str, Any]]) -> None:
@@ -301,16 +295,17 @@ class ServerIndex:
         )
 
     def _drop(self, gen: str) -> None:
-        with contextlib.suppress(Exception):
-            self._api().delete_collection(PREFIX + gen)
+        for name in (PREFIX + gen, PREFIX + gen + SENTENCES):
+            with contextlib.suppress(Exception):
+                self._api().delete_collection(name)
         self._meta().delete(where={"gen": gen})
 
     def remove_stale(self, keep: set[str]) -> None:
         """Drop generations not in ``keep`` (crashed builds, superseded generations)."""
         for collection in self._api().list_collections():
-            name = collection.name
-            if name.startswith(PREFIX + "gen-") and name[len(PREFIX) :] not in keep:
-                self._drop(name[len(PREFIX) :])
+            gen = collection.name.removeprefix(PREFIX).removesuffix(SENTENCES)
+            if collection.name.startswith(PREFIX + "gen-") and gen not in keep:
+                self._drop(gen)
 
     # -- writer lease -----------------------------------------------------------------------
 
@@ -380,3 +375,21 @@ class ServerIndex:
                 self._write_lease(me)
             except Exception:  # the server is away: the main thread sees the same failure
                 continue
+
+
+def _copy(source: Collection, target: Collection) -> None:
+    """Every record of ``source`` into ``target``, embeddings included (none is redone)."""
+    offset = 0
+    while True:
+        got = source.get(
+            include=["embeddings", "documents", "metadatas"], limit=COPY_BATCH, offset=offset
+        )
+        if not got["ids"]:
+            return
+        target.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
+        offset += len(got["ids"])

@@ -30,7 +30,7 @@ from askdef.paragraphs import split_paragraphs
 from askdef.settings import Settings
 from askdef.store import Backend, Manifest, disk_full, open_backend
 from askdef.types import IngestReport, SkippedFile
-from askdef.vectors import add_nodes, delete_documents
+from askdef.vectors import add_nodes, add_sentences, delete_documents, sentence_texts
 
 G = TypeVar("G")
 ProgressFactory = Callable[[int], Callable[[int], None]]
@@ -186,7 +186,7 @@ def _fill(
         docs.pop(doc_id, None)
 
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
-    nodes = []
+    nodes, sentences = [], []  # sentences: (doc_id, the text embedded for one sentence)
     for doc_id, (_sha, text) in sorted(plan.new.items()):
         paragraphs = split_paragraphs(doc_id, text)
         docs[doc_id] = {
@@ -194,7 +194,10 @@ def _fill(
             "paragraphs": [[p.n, p.section, p.start, p.end] for p in paragraphs],
         }
         nodes.extend(chunk_paragraphs(paragraphs, splitter))
-    texts = [embed_text(node) for node in nodes]
+        sentences += [(doc_id, s) for p in paragraphs for s in sentence_texts(p.section, p.text)]
+    # chunks for search, sentences for the rerank and answer checks: embedded here, once
+    chunk_texts = [embed_text(node) for node in nodes]
+    texts = chunk_texts + [s for _, s in sentences]
     shown = progress(len(texts)) if progress else None
     done = 0
 
@@ -208,11 +211,18 @@ def _fill(
         vectors = embedder.embed_documents(texts, tick)
     except KeyboardInterrupt as exc:
         exc.add_note(
-            f"embedded {done:,} of {len(texts):,} new chunks; the partial build was removed "
-            "and the previous index is unchanged"
+            f"embedded {done:,} of {len(texts):,} new chunks and sentences; the partial build "
+            "was removed and the previous index is unchanged"
         )
         raise
-    for node, vector in zip(nodes, vectors, strict=True):
+    by_doc: dict[str, tuple[list[str], list[list[float]]]] = {}
+    for (doc_id, sentence), vector in zip(sentences, vectors[len(nodes) :], strict=True):
+        said, embedded = by_doc.setdefault(doc_id, ([], []))
+        said.append(sentence)
+        embedded.append(vector)
+    for doc_id, (said, embedded) in by_doc.items():
+        add_sentences(store, doc_id, said, embedded)
+    for node, vector in zip(nodes, vectors[: len(nodes)], strict=True):
         node.embedding = vector
     add_nodes(store, nodes)
     chunks += [
@@ -222,7 +232,7 @@ def _fill(
             "paragraph": n.metadata["paragraph"],
             "text": t,
         }
-        for n, t in zip(nodes, texts, strict=True)
+        for n, t in zip(nodes, chunk_texts, strict=True)
     ]
     if not chunks:
         raise EmptyCorpusError(

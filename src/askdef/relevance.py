@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -74,16 +74,25 @@ class Vocabulary:
 
 @dataclass
 class Scorer:
-    """What scores sentences against a question: the embedder, and the corpus's vocabulary
-    for word weights (``AskDef`` points it at the live index's; without one, every word
-    weighs the same)."""
+    """What scores sentences against a question: the embedder, the corpus's vocabulary for
+    word weights (without one, every word weighs the same), and the sentence vectors stored at
+    indexing (``stored``; ``AskDef`` points both at the live index's)."""
 
     embedder: Embedder
     vocabulary: Vocabulary | None = None
+    stored: Callable[[Sequence[str]], dict[str, list[float]]] | None = None
 
     def weight(self, word: str) -> float:
         """How much sharing ``word`` with the question counts (see ``Vocabulary.weight``)."""
         return self.vocabulary.weight(word) if self.vocabulary else 1.0
+
+    def sentence_vectors(self, texts: Sequence[str]) -> list[list[float]]:
+        """The vectors of ``texts``: those indexed are read, only the others embedded."""
+        found = self.stored(texts) if self.stored else {}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self.embedder.embed_sentences(missing), strict=True))
+        return [found[t] for t in texts]
 
 
 def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
@@ -128,7 +137,7 @@ def score_sentences(scorer: Scorer, question: str, passages: list[Passage]) -> l
     if not located:
         return []
     query = scorer.embedder.embed_query(question)
-    vectors = scorer.embedder.embed_sentences(
+    vectors = scorer.sentence_vectors(
         [f"{passages[i].section or ''}\n{text}" for i, _, _, text in located]
     )
     weight = scorer.weight
@@ -163,9 +172,7 @@ def quote_relevance(
     if not quoted:
         return None
     query = scorer.embedder.embed_query(question)
-    vectors = scorer.embedder.embed_sentences(
-        [f"{p.section or ''}\n{quote}" for p, quote in quoted]
-    )
+    vectors = scorer.sentence_vectors([f"{p.section or ''}\n{quote}" for p, quote in quoted])
     return max(
         relevance(question, p, quote, _dot(query, vector), scorer.weight)
         for (p, quote), vector in zip(quoted, vectors, strict=True)

@@ -14,7 +14,7 @@ from askdef.relevance import Vocabulary
 from askdef.sparse import bm25_search
 from askdef.store import Backend, Manifest
 from askdef.types import Paragraph, Passage
-from askdef.vectors import dense_search
+from askdef.vectors import dense_search, sentence_collection, stored_sentence_vectors
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
@@ -37,6 +37,7 @@ class Generation:
     chunk_paragraph: dict[str, tuple[str, int]]
     bm25: Any
     vectors: Any
+    sentences: Any  # the stored sentence vectors' collection, or None (see askdef.vectors)
     guard: Callable[[], AbstractContextManager[None]]
 
     @classmethod
@@ -51,8 +52,17 @@ class Generation:
             chunk_paragraph={c["id"]: (c["doc_id"], c["paragraph"]) for c in parts.chunks},
             bm25=parts.bm25,
             vectors=parts.vectors,
+            sentences=sentence_collection(parts.vectors),
             guard=index.guard,
         )
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, list[float]]:
+        """The vectors stored at indexing for those of ``texts`` (sentences as the rerank
+        embeds them) this generation holds."""
+        if self.sentences is None or not texts:
+            return {}
+        with self.guard():
+            return stored_sentence_vectors(self.sentences, texts)
 
     @functools.cached_property
     def vocabulary(self) -> Vocabulary:

@@ -1,10 +1,12 @@
-"""The dense side of the index: a Chroma collection behind llama-index's ChromaVectorStore."""
+"""The dense side of the index: a Chroma collection behind llama-index's ChromaVectorStore,
+and beside it the vectors of every paragraph's sentences, embedded once at indexing for the
+rerank and the answer checks (``sentence_texts``; looked up by ``stored_sentence_vectors``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from askdef.errors import IndexCorruptError
 
@@ -79,5 +81,65 @@ def add_nodes(store: ChromaVectorStore, nodes: Sequence[TextNode]) -> None:
 
 
 def delete_documents(store: ChromaVectorStore, doc_ids: list[str]) -> None:
+    sentences = sentence_collection(store, create=True)
     for doc_id in doc_ids:
         store.delete(ref_doc_id=doc_id)
+        sentences.delete(where={"doc_id": doc_id})
+
+
+def sentence_texts(section: str | None, text: str) -> list[str]:
+    """What is embedded for each sentence of a paragraph: its section line, then the sentence
+    (``askdef.relevance.score_sentences`` asks for exactly these)."""
+    from askdef.text import sentence_spans
+
+    return [f"{section or ''}\n{text[a:b]}" for a, b in sentence_spans(text)]
+
+
+def sentence_collection(store: ChromaVectorStore, *, create: bool = False) -> Any:
+    """The collection of sentence vectors beside ``store``'s (same client, name + suffix);
+    None when reading a generation that has none."""
+    from chromadb.api.models.Collection import Collection
+
+    chunks = store.client
+    # the collection's own client (embedded, or the server's): the public client that made it
+    # is not reachable from a ChromaVectorStore
+    api, name = chunks._client, f"{chunks.name}-sentences"
+    where = {"tenant": chunks.tenant, "database": chunks.database}
+    if create:
+        model = api.get_or_create_collection(name=name, metadata={"hnsw:space": "cosine"}, **where)
+    else:
+        try:
+            model = api.get_collection(name=name, **where)
+        except Exception:  # NotFoundError: built before sentences were stored; embedded then
+            return None
+    return Collection(client=api, model=model, embedding_function=None)
+
+
+def add_sentences(
+    store: ChromaVectorStore, doc_id: str, texts: list[str], vectors: list[list[float]]
+) -> None:
+    """Store ``texts``' vectors (keyed by the text's hash) in batches the client accepts."""
+    sentences = sentence_collection(store, create=True)
+    batch = sentences._client.get_max_batch_size()
+    for start in range(0, len(texts), batch):
+        part = texts[start : start + batch]
+        sentences.upsert(
+            ids=[sentence_key(t) for t in part],
+            embeddings=vectors[start : start + batch],
+            metadatas=[{"doc_id": doc_id}] * len(part),
+        )
+
+
+def stored_sentence_vectors(sentences: Any, texts: Sequence[str]) -> dict[str, list[float]]:
+    """The stored vectors of those of ``texts`` the collection holds."""
+    keys = {sentence_key(t): t for t in texts}
+    got = sentences.get(ids=list(keys), include=["embeddings"])
+    return {
+        keys[i]: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)
+    }
+
+
+def sentence_key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
