@@ -410,3 +410,13 @@ def test_serve_startup_waits_for_a_writer_instead_of_crashing(
     err = capsys.readouterr().err
     assert "Another askdef process is writing" in err and "Waiting" in err
     assert IndexDir(fresh).require_current() is not None
+
+
+def test_a_document_repeating_a_sentence_indexes(tmp_path: Path, embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    said = "The program replaces the F-2 fighter."
+    (corpus / "notes.txt").write_text(f"{said} It starts in 2035.\n\nAgain: {said}\n\n{said}\n")
+    bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
+    assert bot.ingest().chunks == 3
+    assert bot.search("Which fighter does the program replace?")[0].doc_id == "notes.txt"

@@ -118,14 +118,17 @@ def sentence_collection(store: ChromaVectorStore, *, create: bool = False) -> An
 def add_sentences(
     store: ChromaVectorStore, doc_id: str, texts: list[str], vectors: list[list[float]]
 ) -> None:
-    """Store ``texts``' vectors (keyed by the text's hash) in batches the client accepts."""
+    """Store ``texts``' vectors (keyed by the text's hash, so a sentence a document repeats is
+    stored once) in batches the client accepts."""
     sentences = sentence_collection(store, create=True)
     batch = sentences._client.get_max_batch_size()
-    for start in range(0, len(texts), batch):
-        part = texts[start : start + batch]
+    unique = dict(zip(map(sentence_key, texts), vectors, strict=True))
+    keys = list(unique)
+    for start in range(0, len(keys), batch):
+        part = keys[start : start + batch]
         sentences.upsert(
-            ids=[sentence_key(t) for t in part],
-            embeddings=vectors[start : start + batch],
+            ids=part,
+            embeddings=[unique[k] for k in part],
             metadatas=[{"doc_id": doc_id}] * len(part),
         )
 
