@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fake_judge import ScriptedJudge
 
-from askdef.citations import Entailment, Removed, sentences_with_markers, verify
+from askdef.citations import Entailment, Removed, verify
+from askdef.claims import Claim, parse_claims
 from askdef.types import Passage
 
 FX = (
@@ -170,10 +171,10 @@ def test_an_unmarked_sentence_is_shown_only_when_a_retrieved_paragraph_entails_i
 
 
 def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
-    assert sentences_with_markers("It fell [2][3]. It rose. [1] Then [4, 5] it held.") == [
-        ("It fell.", [2, 3]),
-        ("It rose.", [1]),
-        ("Then it held.", [4, 5]),
+    assert parse_claims("It fell [2][3]. It rose. [1] Then [4, 5] it held.") == [
+        Claim("It fell.", (2, 3)),
+        Claim("It rose.", (1,)),
+        Claim("Then it held.", (4, 5)),
     ]
 
 

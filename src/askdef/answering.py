@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from askdef.citations import Entailment, Removed, Verified, verify
+from askdef.claims import Claim, claims_text, parse_claims
 from askdef.entailment import ANSWERED, ENTAILED, Judge
 from askdef.errors import GenerationError
 from askdef.generation import Generator
@@ -112,24 +113,24 @@ def stream_answer(
             retrieval=retrieval, first_token=first_token, total=total, judge=entail.seconds
         )
 
-    def finish(text: str, by: Generator, notes: list[str]) -> Answer:
-        verified = verify(plain(text), passages, entail)
+    def finish(claims: list[Claim], by: Generator, notes: list[str]) -> Answer:
+        verified = verify(claims, passages, entail)
         quotes = [c.quote for c in sorted(verified.citations, key=lambda c: c.n)]
         answerability = entail.answerability(query, quotes) if quotes else None
         unanswered = answerability is not None and answerability < answer_threshold
         refuser = (judge.name if judge else "none") if unanswered else None
         checked = (answerability, refuser)
-        return _finish(question, query, text, passages, verified, by, notes, timings(), checked)
+        return _finish(question, query, claims, passages, verified, by, notes, timings(), checked)
 
-    raw = "".join(parts)
-    answer = finish(raw, used, notices)
+    claims = _parsed("".join(parts))  # parsed once: each later step appends its own
+    answer = finish(claims, used, notices)
     extra = None
     if not answer.refused and used is generator and missed is not None:  # not the fallback's
         extra = missed(query, answer.citations, passages)
     if extra:
-        raw = f"{raw.rstrip()} {extra}"
+        claims = [*claims, *_parsed(extra)]
         notices = [*notices, MISSED]
-        answer = finish(raw, used, notices)
+        answer = finish(claims, used, notices)
         yield Delta(text=f" {extra}")
     if answer.refused and used is generator and fallback is not None and not missing:
         # A small model refuses or misquotes answers its sources hold; the extractive
@@ -137,15 +138,16 @@ def stream_answer(
         reason = RESCUED.format(name=generator.name)
         text = "".join(fallback.answer(query, passages))
         rescued_notes = [*answer.notices, reason]  # why the model's answer is not shown
-        rescue = finish(text, fallback, rescued_notes)
+        rescued = _parsed(text)
+        rescue = finish(rescued, fallback, rescued_notes)
         if not rescue.refused:
             yield Fallback(reason=reason, generator=fallback.name)
             yield Delta(text=text)
-            answer, raw, used, notices = rescue, text, fallback, rescued_notes
+            answer, claims, used, notices = rescue, rescued, fallback, rescued_notes
     following = " ".join([] if answer.refused else continuations(query, answer.citations, passages))
     if following:
-        raw = f"{raw.rstrip()} {following}"
-        answer = finish(raw, used, [*notices, CONTINUED])
+        claims = [*claims, *_parsed(following)]
+        answer = finish(claims, used, [*notices, CONTINUED])
         yield Delta(text=f" {following}")
     yield answer
 
@@ -181,6 +183,11 @@ def removal_notices(removed: list[Removed], judge_error: str | None) -> list[str
     return notes
 
 
+def _parsed(text: str) -> list[Claim]:
+    """The claims of generated text as it is shown (``safe_output.plain``)."""
+    return parse_claims(plain(text))
+
+
 def _tail(query: str, limit: int | None) -> str:
     """``query`` cut to its last ``limit`` characters, from a whole word: the follow-up comes
     last (the extractive condense appends it to the whole previous question)."""
@@ -199,7 +206,7 @@ def _sentences(n: int) -> str:
 def _finish(
     question: str,
     query: str,
-    raw: str,
+    claims: list[Claim],
     passages: list[Passage],
     verified: Verified,
     generator: Generator,
@@ -213,7 +220,8 @@ def _finish(
     removals = removal_notices(verified.removed, verified.judge_error)
     notices = [plain(note) for note in [*notices, *removals]]  # some quote an LLM's error body
     refused = not verified.citations
-    if refused and raw.strip() and not looks_like_refusal(raw) and not removals:
+    said = claims_text(claims)
+    if refused and said and not looks_like_refusal(said) and not removals:
         notices.append(UNVERIFIED)
     elif not_answered_by is not None:
         refused = True

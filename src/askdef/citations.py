@@ -19,23 +19,23 @@ listed with the reason. Markers are renumbered by first appearance, one number p
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from askdef.claims import Claim, parse_claims
 from askdef.entailment import ENTAILED, Judge, verbatim_span
 from askdef.errors import GenerationError
-from askdef.text import content_words, mentions, names, numbers, sentence_spans
+from askdef.text import content_words, mentions, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
 OVERLAP = 0.3  # least share of a sentence's content words its span must hold to be judged
 UNSOURCED_OVERLAP = 0.5  # the same for a sentence without markers, judged against each passage
 JUDGED_PASSAGES = 2  # most passages judged for a sentence without markers, best overlap first
-MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _STUTTER = re.compile(r"\b(\w+)(?:\W+\1\b){2}", re.IGNORECASE)
 
 
@@ -48,19 +48,30 @@ class Support:
     end: int
 
 
-def best_support(claim: str, paragraph: str) -> Support:
-    """The one- or two-sentence span of ``paragraph`` that best covers ``claim``."""
-    words = content_words(claim)
-    if not words or _STUTTER.search(claim) or not numbers(claim) <= numbers(paragraph):
-        return Support(0.0, 0, 0)
-    in_paragraph = content_words(paragraph)
-    if not all(mentions(in_paragraph, name) for name in names(claim)):
-        return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
+@functools.lru_cache(maxsize=256)
+def _paragraph_words(
+    paragraph: str,
+) -> tuple[frozenset[str], tuple[tuple[int, int, frozenset[str]], ...]]:
+    """A paragraph's content words, and each one- or two-sentence span with its own: worked
+    out once for all the claims compared with it."""
     spans = list(sentence_spans(paragraph)) or [(0, len(paragraph))]
     candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
+    return frozenset(content_words(paragraph)), tuple(
+        (a, b, frozenset(content_words(paragraph[a:b]))) for a, b in candidates
+    )
+
+
+def best_support(claim: Claim, paragraph: str) -> Support:
+    """The one- or two-sentence span of ``paragraph`` that best covers ``claim``."""
+    words = claim.words
+    if not words or _STUTTER.search(claim.text) or not claim.numbers <= numbers(paragraph):
+        return Support(0.0, 0, 0)
+    in_paragraph, candidates = _paragraph_words(paragraph)
+    if not all(mentions(in_paragraph, name) for name in claim.names):
+        return Support(0.0, 0, 0)  # a name the paragraph never mentions: not from it
     best = Support(0.0, 0, 0)
-    for start, end in candidates:
-        score = len(words & content_words(paragraph[start:end])) / len(words)
+    for start, end, in_span in candidates:
+        score = len(words & in_span) / len(words)
         # prefer the shorter span on ties: single sentences come first in the list
         if score > best.score:
             best = Support(score, start, end)
@@ -91,25 +102,6 @@ class Verified:
     judge_error: str | None = None
 
 
-def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
-    """Each sentence of ``text`` with the marker numbers that follow or sit inside it."""
-    out: list[tuple[str, list[int]]] = []
-    for start, end in sentence_spans(text):
-        piece = text[start:end]
-        leading = LEADING_MARKERS.match(piece)
-        if leading and out:  # "Sentence. [2] Next one." puts [2] after the stop it belongs to
-            out[-1][1].extend(_numbers_in(leading.group(0)))
-            piece = piece[leading.end() :]
-        claim = MARKERS.sub("", piece).strip()
-        if claim.strip(" ."):
-            out.append((claim, _numbers_in(piece)))
-    return out
-
-
-def _numbers_in(text: str) -> list[int]:
-    return [int(n) for group in MARKERS.findall(text) for n in re.split(r"[,;]", group)]
-
-
 class Entailment:
     """The judge's checks for one answer. A sentence is entailed by a paragraph span that it
     copies word for word, or that ``judge`` scores at least ``threshold`` (without a judge only
@@ -124,8 +116,8 @@ class Entailment:
         self._seen: dict[tuple[str, str], Support | None] = {}
         self._answers: dict[tuple[str, tuple[str, ...]], float | None] = {}
 
-    def support(self, claim: str, paragraph: str, *, overlap: float) -> Support | None:
-        key = (claim, paragraph)
+    def support(self, claim: Claim, paragraph: str, *, overlap: float) -> Support | None:
+        key = (claim.text, paragraph)
         if key not in self._seen:
             self._seen[key] = self._support(claim, paragraph, overlap)
         return self._seen[key]
@@ -138,14 +130,14 @@ class Entailment:
             self._answers[key] = self._ask(lambda j: j.answers(premise, question))
         return self._answers[key]
 
-    def _support(self, claim: str, paragraph: str, overlap: float) -> Support | None:
-        copied = verbatim_span(claim, paragraph)
+    def _support(self, claim: Claim, paragraph: str, overlap: float) -> Support | None:
+        copied = verbatim_span(claim.text, paragraph)
         if copied is not None:
             return Support(1.0, *copied)
         best = best_support(claim, paragraph)
         if best.score < overlap:
             return None
-        p = self._ask(lambda j: j.entailment(paragraph[best.start : best.end], claim))
+        p = self._ask(lambda j: j.entailment(paragraph[best.start : best.end], claim.text))
         return best if p is not None and p >= self.threshold else None
 
     def _ask(self, question: Callable[[Judge], float]) -> float | None:
@@ -161,15 +153,20 @@ class Entailment:
             self.seconds += time.perf_counter() - started
 
 
-def verify(text: str, passages: list[Passage], entail: Entailment | None = None) -> Verified:
+def verify(
+    answer: str | Sequence[Claim], passages: list[Passage], entail: Entailment | None = None
+) -> Verified:
     """Keep the markers whose paragraph entails their sentence (``entail``; by default only
-    verbatim copies are) and the sentences left with one; renumber the markers."""
+    verbatim copies are) and the sentences left with one; renumber the markers. ``answer`` is
+    the answer's claims, or its text to parse into them."""
+    claims = parse_claims(answer) if isinstance(answer, str) else answer
     result = Verified(text="")
     entail = entail or Entailment()
     numbering: dict[int, int] = {}  # passage index -> shown marker
     seen_quotes: set[tuple[int, int, int]] = set()
     sentences: list[str] = []
-    for claim, cited in sentences_with_markers(text):
+    for claim in claims:
+        cited = claim.markers
         supported: list[tuple[int, Support]] = []
         for n in dict.fromkeys(cited):
             ok = 1 <= n <= len(passages)
@@ -182,7 +179,7 @@ def verify(text: str, passages: list[Passage], entail: Entailment | None = None)
             supported = _sourced(claim, passages, entail)
         if not supported:
             reason: Reason = "unsupported" if cited else "unsourced"
-            result.removed.append(Removed(claim, "unchecked" if entail.error else reason))
+            result.removed.append(Removed(claim.text, "unchecked" if entail.error else reason))
             continue
         markers = []
         for i, support in supported:
@@ -202,14 +199,16 @@ def verify(text: str, passages: list[Passage], entail: Entailment | None = None)
                     end=p.start + support.end,
                 )
             )
-        sentences.append(_attach(claim, "".join(markers)))
+        sentences.append(_attach(claim.text, "".join(markers)))
     result.text = " ".join(sentences)
     result.citations.sort(key=lambda c: (c.n, c.start))
     result.judge_error = entail.error
     return result
 
 
-def _sourced(claim: str, passages: list[Passage], entail: Entailment) -> list[tuple[int, Support]]:
+def _sourced(
+    claim: Claim, passages: list[Passage], entail: Entailment
+) -> list[tuple[int, Support]]:
     """The first of the passages sharing most words with an unmarked ``claim`` that entails it
     (small models forget markers), as a one-item list; empty when none does."""
     ranked = sorted(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from askdef.citations import LEADING_MARKERS, MARKERS
+from askdef.claims import LEADING_MARKERS, MARKERS
 from askdef.errors import GenerationError, ModelError
 from askdef.extractive import ExtractiveGenerator
 from askdef.prompts import answer_messages, condense_messages

@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from askdef.citations import MARKERS, sentences_with_markers
+from askdef.claims import MARKERS, parse_claims
 from askdef.entailment import Judge
 from askdef.eval_questions import Gold
 from askdef.types import Answer, Citation
@@ -100,12 +100,12 @@ def citation_support(answer: Answer, judge: Judge) -> tuple[int, int]:
     texts = {(p.doc_id, p.paragraph): p.text for p in answer.passages}
     cited = {c.n: (c.doc_id, c.paragraph) for c in answer.citations}
     supported = checked = 0
-    for claim, markers in sentences_with_markers(answer.text):
-        for n in dict.fromkeys(markers):
+    for claim in parse_claims(answer.text):
+        for n in dict.fromkeys(claim.markers):
             checked += 1
             key = cited.get(n)
             text = texts.get(key, "") if key else ""
-            supported += bool(text) and judge.entailment(text, claim) > 0.5
+            supported += bool(text) and judge.entailment(text, claim.text) > 0.5
     return supported, checked
 
 
