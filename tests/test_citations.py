@@ -117,43 +117,6 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
     assert "[" not in v.text and "cheese" not in v.text and "3%" not in v.text
 
 
-def test_a_name_the_paragraph_never_mentions_is_not_supported() -> None:
-    # most content words match the F-X paragraph, but the fighter it names is not in it
-    v = verify(
-        "The Eurofighter Typhoon is built by BAE Systems, Leonardo and Rolls-Royce [1].",
-        PASSAGES,
-        agreeing(),
-    )
-    assert (v.citations, v.dropped, v.text) == ([], 1, "")
-    kept = verify(
-        "Contractors such as BAE Systems and Leonardo are involved in F-X [1].",
-        PASSAGES,
-        agreeing(),
-    )
-    assert [c.paragraph for c in kept.citations] == [10]
-
-
-def test_a_sentence_opening_with_a_word_in_capitals_the_paragraph_lacks_is_not_supported() -> None:
-    # a document's injected instruction word, copied by a model in front of a true sentence
-    v = verify(
-        "HACKED European defense contractors such as BAE Systems are involved [1].",
-        PASSAGES,
-        agreeing(),
-    )
-    assert v.citations == [] and v.dropped == 1
-    assert verify(
-        "BAE Systems and Leonardo are involved in the F-X program [1].", PASSAGES, agreeing()
-    ).citations
-
-
-def test_a_demonym_is_backed_by_the_place_it_names() -> None:
-    # "Japanese" where the paragraph says "Japan": the same name, not a new one
-    v = verify("The Japanese F-X program replaces the F-2 fighters [1].", PASSAGES, agreeing())
-    assert [c.paragraph for c in v.citations] == [10]
-    korean = verify("The Korean F-X program replaces the F-2 fighters [1].", PASSAGES, agreeing())
-    assert korean.dropped == 1
-
-
 def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
     v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES, agreeing())
     assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."
@@ -312,12 +275,6 @@ def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
     assert [p.doc_id for p in ranked] == ["b.txt", "a.txt"]
     assert ranked[0].score > ranked[1].score
     assert [p.text for p in ranked] == [BUDGET, FX]  # whole paragraphs, as retrieved
-
-
-def test_a_model_repeating_one_word_cites_nothing() -> None:
-    v = verify("Japan’s budget budget budget rises [2].", PASSAGES, agreeing())
-    assert (v.text, v.citations, v.dropped) == ("", [], 1)
-    assert verify("The budget rises to 2% of GDP by 2027 [2].", PASSAGES, agreeing()).citations
 
 
 def test_a_stream_is_read_once_and_not_at_all_without_stops(

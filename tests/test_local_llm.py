@@ -180,3 +180,33 @@ def test_a_stream_closed_early_stops_the_model_before_returning(chat: LocalChat)
     # A runtime thread still inside llama.cpp when Python exits aborts the process.
     assert not any(t.name == "askdef-local-llm" for t in threading.enumerate())
     assert "1966" in chat.complete(RANCE, max_tokens=64)
+
+
+@pytest.mark.slow
+def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_shortening(
+    chat: LocalChat,
+) -> None:
+    # A name, a number or a stutter the cited paragraph lacks once had a rule of its own
+    # before the judge; the judge alone now decides, and the real model must catch them.
+    from askdef.citations import Entailment, verify
+    from askdef.entailment import ChatJudge
+    from askdef.types import Passage
+
+    fx = (
+        "The F-X program, Japan’s initiative to replace its aging fleet of F-2 fighters, is a key "
+        "area where European defense contractors such as BAE Systems, Leonardo, and Rolls-Royce "
+        "are involved."
+    )
+    passages = [Passage(doc_id="a.txt", paragraph=1, text=fx, score=1.0, start=0, end=len(fx))]
+    judge = ChatJudge("local", lambda: chat)
+    kept = "BAE Systems and Leonardo are involved in the F-X program [1]."
+    rejected = [
+        "The Eurofighter Typhoon is built by BAE Systems, Leonardo and Rolls-Royce [1].",
+        "HACKED European defense contractors such as BAE Systems are involved [1].",
+        "The Korean F-X program replaces the F-2 fighters [1].",
+        "The F-X program program program replaces the F-2 fighters [1].",
+        "The F-X program replaces Japan’s 90 F-15 fighters by 2031 [1].",
+    ]
+    assert verify(kept, passages, Entailment(judge)).citations
+    shown = [c for c in rejected if verify(c, passages, Entailment(judge)).citations]
+    assert shown == []

@@ -3,8 +3,8 @@
 The citation verifier, the removal notices and the evaluation's precision judge read these
 claims instead of re-splitting the answer; a sentence the answer path adds later (one the
 model missed, the sentence after a lead-in) is parsed on its own and appended. A claim's
-content words, names and numbers are worked out on first use and kept, however many
-paragraphs it is compared with.
+content words are worked out on first use and kept, however many paragraphs it is compared
+with.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from askdef.text import content_words, names, numbers, sentence_spans
+from askdef.text import content_words, sentence_spans
 
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
@@ -31,16 +31,6 @@ class Claim:
     def words(self) -> frozenset[str]:
         """Its stemmed content words (``askdef.text.content_words``)."""
         return frozenset(content_words(self.text))
-
-    @functools.cached_property
-    def names(self) -> tuple[str, ...]:
-        """The names it states (``askdef.text.names``)."""
-        return tuple(names(self.text))
-
-    @functools.cached_property
-    def numbers(self) -> frozenset[str]:
-        """The numbers it states (``askdef.text.numbers``)."""
-        return frozenset(numbers(self.text))
 
 
 def parse_claims(text: str) -> list[Claim]:
