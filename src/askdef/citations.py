@@ -200,6 +200,7 @@ def verify(text: str, passages: list[Passage], entail: Entailment | None = None)
                     quote=p.text[support.start : support.end],
                     start=p.start + support.start,
                     end=p.start + support.end,
+                    page=p.page,
                 )
             )
         sentences.append(_attach(claim, "".join(markers)))

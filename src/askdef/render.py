@@ -149,6 +149,7 @@ def _cited(answer: Answer, passages: Sequence[Passage]) -> list[str]:
             score=0.0,
             start=first.start,
             end=first.end,
+            page=first.page,
         )
         spans = [(c.start, c.end) for c in groups[n]]
         entries.append(_entry(n, passage, spans, snippet=False))
