@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 
 from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
-from askdef.errors import EmptyQuestionError, InvalidTextError, QuestionTooLongError
+from askdef.errors import (
+    CorpusNotFoundError,
+    EmptyQuestionError,
+    InvalidTextError,
+    QuestionTooLongError,
+)
 from askdef.generation import Generator, make_generator, make_judge
 from askdef.ingest import ProgressFactory, ingest
 from askdef.relevance import Scorer, rerank
@@ -196,6 +201,21 @@ class AskDef:
     def documents(self) -> list[str]:
         """The ids of the indexed documents, sorted."""
         return sorted(self._live_generation().docs)
+
+    def unindexed(self) -> list[str]:
+        """The corpus files the live index does not hold (of a type askdef does not read,
+        unreadable, links out of the corpus), sorted; ``askdef index`` says why for each.
+        Hidden files are not corpus files. Empty when the corpus folder is not there."""
+        from askdef.loading import corpus_files, doc_id_of
+
+        corpus = self.settings.corpus_dir
+        try:
+            found = corpus_files(corpus)
+        except CorpusNotFoundError:
+            return []
+        indexed = self._live_generation().manifest.files
+        ids = [doc_id_of(path, corpus) for path in found.files]
+        return sorted({i for i in ids if i not in indexed} | {s.doc_id for s in found.skipped})
 
     def document(self, doc_id: str) -> list[Paragraph]:
         """Every indexed paragraph of ``doc_id`` in order; ``KeyError`` if it is not indexed."""

@@ -33,6 +33,7 @@ from askdef.loading import (
     doc_id_of,
     load_document,
     sha256_of,
+    unsupported_reason,
 )
 from askdef.paragraphs import split_paragraphs
 from askdef.settings import Settings
@@ -63,7 +64,7 @@ def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
     for path in found.files:
         doc_id = doc_id_of(path, corpus_dir)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            plan.skipped.append(SkippedFile(doc_id=doc_id, reason="unsupported file type"))
+            plan.skipped.append(SkippedFile(doc_id=doc_id, reason=unsupported_reason(path)))
             continue
         try:
             data = path.read_bytes()

@@ -24,6 +24,16 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | PDF_SUFFIXE
 SUPPORTED_TYPES = ".txt, .md, .html, .docx or .pdf"  # how messages name them
 
 
+def unsupported_reason(path: Path) -> str:
+    """Why a corpus file of a type askdef does not read is not indexed, and what to do."""
+    kind = f"{path.suffix.lower()} " if path.suffix else "a file without an extension, "
+    return (
+        f"unsupported file type ({kind.strip(', ')}): askdef reads {SUPPORTED_TYPES} files; "
+        "convert it to one of those (export or print it as PDF, or save it as text), or move "
+        "it out of the corpus folder"
+    )
+
+
 @dataclass(frozen=True)
 class Document:
     """A corpus file's text; paragraph offsets index into ``text``.
@@ -50,6 +60,9 @@ class CorpusFiles:
 
 def corpus_files(corpus_dir: Path) -> CorpusFiles:
     """Every non-hidden file under ``corpus_dir``, sorted, whatever its type.
+
+    Hidden files and folders (a name starting with ``.``: ``.git``, ``.DS_Store``, editors'
+    swap files) are not corpus files: never listed, read or reported.
 
     The corpus folder is a boundary: a link is followed only when its target is inside it, so
     a link cannot publish a file from elsewhere; links that leave it, and broken ones, are

@@ -104,6 +104,14 @@ def answered_by(answer: Answer) -> str:
     return f"Answered by **{answer.generator}**{model} in {answer.timings.total:.1f} s · {what}"
 
 
+def unindexed_note(count: int) -> str:
+    """The status line's note on corpus files the index does not hold; empty when none."""
+    if not count:
+        return ""
+    files = "file" if count == 1 else "files"
+    return f" · ⚠ {count} corpus {files} not indexed (`askdef index` lists them and why)"
+
+
 def welcome_html() -> str:
     """The sources panel before the first question."""
     return (
