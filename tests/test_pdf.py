@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from askdef import AskDef, Settings
+from askdef import Answer, AskDef, Settings
 from askdef.loading import page_at
 from askdef.paragraphs import split_paragraphs
 from askdef.pdf import pdf_text
+from askdef.render import sources_html
+from askdef.web import build_app
 
 pytest.importorskip("reportlab")
 from pdf_maker import PdfMaker
@@ -100,12 +103,13 @@ def test_pdfs_are_indexed_cited_with_the_page_and_updated(tmp_path: Path, embedd
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     made = write_report(corpus / "report.pdf")
+    (corpus / "notes.txt").write_text("Japan and Britain signed the agreement in 2023.\n")
     page = next(p for s, t, p in made["put"] if t == ENGINE)  # type: ignore[attr-defined]
     settings = Settings(
         corpus_dir=corpus, index_dir=tmp_path / "index", generator="extractive", judge="none"
     )
     bot = AskDef(settings=settings)
-    assert bot.ingest().added == ["report.pdf"]
+    assert bot.ingest().added == ["notes.txt", "report.pdf"]
     answer = bot.ask("Who will build the demonstrator engine for the Tempest fighter?")
     cited = answer.citations[0]
     assert not answer.refused and cited.page == page
@@ -113,10 +117,47 @@ def test_pdfs_are_indexed_cited_with_the_page_and_updated(tmp_path: Path, embedd
     assert paragraph.text == ENGINE and paragraph.page == page
     assert cited.ref == f"report.pdf p. {page} ¶{cited.paragraph}"
     assert bot.ingest().embedded == 0  # unchanged: one hash
+    _served_with_pages(bot, cited.paragraph, page)
     write_report(corpus / "report.pdf", engine="IHI will build the engine core by 2028.")
+    assert TestClient(build_app(bot)).get("/files/report.pdf").status_code == 404  # changed
     again = bot.ingest()
     assert again.updated == ["report.pdf"] and again.embedded > 0
     assert "IHI will build" in bot.paragraph("report.pdf", cited.paragraph).text
+
+
+def _served_with_pages(bot: AskDef, paragraph: int, page: int) -> None:
+    """The page in the API's JSON, /v1's Sources line and the sources panel; the document
+    view links the original PDF at that page; only indexed PDFs are served as files."""
+    (bot.settings.corpus_dir / "later.pdf").write_bytes(b"%PDF-1.4 not indexed yet")
+    api = TestClient(build_app(bot))
+    question = {"question": "Who will build the demonstrator engine for the Tempest fighter?"}
+    answer = api.post("/api/ask", json=question).json()
+    assert answer["citations"][0]["page"] == page
+    assert answer["passages"][0]["page"] == page
+    assert api.post("/api/search", json=question).json()["passages"][0]["page"] == page
+    chat = {"model": "askdef", "messages": [{"role": "user", "content": question["question"]}]}
+    v1 = api.post("/v1/chat/completions", json=chat).json()
+    assert f"report.pdf p. {page} ¶{paragraph}" in v1["choices"][0]["message"]["content"]
+    shown = Answer.model_validate(answer)
+    assert f"p. {page} ¶{paragraph}" in sources_html(shown, shown.passages)
+
+    cited = shown.citations[0]
+    view = api.get("/documents/report.pdf", params={"mark": f"{cited.start}-{cited.end}"})
+    assert f"<mark>{cited.quote}</mark>" in view.text
+    assert f'href="../files/report.pdf#page={page}"' in view.text
+    original = api.get("/files/report.pdf")
+    assert original.status_code == 200 and original.headers["content-type"] == "application/pdf"
+    assert original.content == (bot.settings.corpus_dir / "report.pdf").read_bytes()
+    for path in (
+        "/files/later.pdf",  # on disk, not in the index
+        "/files/notes.txt",  # indexed, not a PDF
+        "/files/../corpus/report.pdf",
+        "/files/%2e%2e/corpus/report.pdf",
+        f"/files/{bot.settings.corpus_dir / 'report.pdf'}",
+        "/files/..%2f..%2f..%2fetc%2fpasswd",
+    ):
+        response = api.get(path)
+        assert response.status_code == 404 and b"%PDF" not in response.content, path
 
 
 def _encrypted(data: bytes) -> bytes:

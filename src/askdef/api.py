@@ -202,6 +202,28 @@ class AskDef:
         """The ids of the indexed documents, sorted."""
         return sorted(self._live_generation().docs)
 
+    def original(self, doc_id: str) -> bytes:
+        """The bytes of indexed PDF ``doc_id``, as they were indexed; ``KeyError`` when it is
+        not an indexed PDF, or the file has changed (or gone) since it was indexed.
+
+        The file is found through the index's manifest, never by a path a caller names, and
+        its sha256 must be the indexed one: nothing else under (or linked from) the corpus
+        folder can be read this way.
+        """
+        from askdef.loading import PDF_SUFFIXES, sha256_of
+
+        files = self._live_generation().manifest.files
+        indexed = next((key for key in files if key == doc_id), None)
+        if indexed is None or Path(indexed).suffix.lower() not in PDF_SUFFIXES:
+            raise KeyError(f"{doc_id} is not an indexed PDF")
+        try:
+            data = (self.settings.corpus_dir / indexed).read_bytes()
+        except OSError as exc:
+            raise KeyError(f"{doc_id} cannot be read") from exc
+        if sha256_of(data) != files[indexed]:
+            raise KeyError(f"{doc_id} has changed since it was indexed")
+        return data
+
     def unindexed(self) -> list[str]:
         """The corpus files the live index does not hold (of a type askdef does not read,
         unreadable, links out of the corpus), sorted; ``askdef index`` says why for each.
