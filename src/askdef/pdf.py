@@ -118,8 +118,6 @@ def _pages(doc_id: str, data: bytes) -> list[tuple[list[list[_Piece]], float]]:
             f"{doc_id}: is an encrypted PDF ({exc}); askdef does not open password-protected "
             "files: save a copy without the password, then index that."
         ) from exc
-    except UnreadableFileError:
-        raise
     except Exception as exc:  # a truncated file, bad objects: whatever the parser raises
         raise UnreadableFileError(
             f"{doc_id}: is not a readable PDF ({type(exc).__name__}: {exc}); it is damaged or "
