@@ -124,8 +124,38 @@ def test_bad_corpus_files_are_skipped_not_fatal(corpus: Path, tmp_path: Path, em
     reasons = {s.doc_id: s.reason for s in report.skipped}
     assert "binary" in reasons["photo.txt"]
     assert "not UTF-8" in reasons["latin1.txt"]
-    assert reasons["image.png"] == "unsupported file type"
+    assert reasons["image.png"].startswith("unsupported file type (.png): askdef reads")
     assert len(report.added) == 2
+
+
+def test_a_file_of_another_type_is_reported_like_an_unreadable_one(
+    corpus: Path, tmp_path: Path, embedder
+) -> None:
+    """A new user's folder: a spreadsheet and an OpenDocument text beside the articles, plus
+    hidden files (not corpus files: never listed)."""
+    (corpus / "budget.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
+    (corpus / "minutes.odt").write_bytes(b"PK\x03\x04 an OpenDocument text")
+    (corpus / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "config").write_text("[core]\n")
+    index = tmp_path / "index"
+    run = subprocess.run(_index_command(corpus, index), capture_output=True, text=True)
+    assert run.returncode == 3, run.stderr
+    for name, suffix in (("budget.xlsx", ".xlsx"), ("minutes.odt", ".odt")):
+        assert f"skipped {name}: unsupported file type ({suffix}): askdef reads .txt, .md, " in (
+            run.stderr
+        )
+    assert "convert it to one of those" in run.stderr and ".pdf" in run.stderr
+    assert ".DS_Store" not in run.stderr and ".git" not in run.stderr
+    assert "added 2" in run.stdout
+
+    from askdef.chat import answer_turn
+
+    settings = Settings(corpus_dir=corpus, index_dir=index, generator="extractive", judge="none")
+    bot = AskDef(settings=settings)
+    assert bot.unindexed() == ["budget.xlsx", "minutes.odt"]
+    *_, last = answer_turn(bot, "What does the budget spreadsheet say?", None, None)
+    assert "2 corpus files not indexed" in last.status
 
 
 def test_links_out_of_the_corpus_are_skipped_and_never_served(corpus: Path, tmp_path: Path) -> None:

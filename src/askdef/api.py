@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 
 from askdef.answering import stream_answer
 from askdef.embedding import Embedder, load_embedder
-from askdef.errors import EmptyQuestionError, InvalidTextError, QuestionTooLongError
+from askdef.errors import (
+    CorpusNotFoundError,
+    EmptyQuestionError,
+    InvalidTextError,
+    QuestionTooLongError,
+)
 from askdef.generation import Generator, make_generator, make_judge
 from askdef.ingest import ProgressFactory, ingest
 from askdef.relevance import Scorer, rerank
@@ -196,6 +201,43 @@ class AskDef:
     def documents(self) -> list[str]:
         """The ids of the indexed documents, sorted."""
         return sorted(self._live_generation().docs)
+
+    def original(self, doc_id: str) -> bytes:
+        """The bytes of indexed PDF ``doc_id``, as they were indexed; ``KeyError`` when it is
+        not an indexed PDF, or the file has changed (or gone) since it was indexed.
+
+        The file is found through the index's manifest, never by a path a caller names, and
+        its sha256 must be the indexed one: nothing else under (or linked from) the corpus
+        folder can be read this way.
+        """
+        from askdef.loading import PDF_SUFFIXES, sha256_of
+
+        files = self._live_generation().manifest.files
+        indexed = next((key for key in files if key == doc_id), None)
+        if indexed is None or Path(indexed).suffix.lower() not in PDF_SUFFIXES:
+            raise KeyError(f"{doc_id} is not an indexed PDF")
+        try:
+            data = (self.settings.corpus_dir / indexed).read_bytes()
+        except OSError as exc:
+            raise KeyError(f"{doc_id} cannot be read") from exc
+        if sha256_of(data) != files[indexed]:
+            raise KeyError(f"{doc_id} has changed since it was indexed")
+        return data
+
+    def unindexed(self) -> list[str]:
+        """The corpus files the live index does not hold (of a type askdef does not read,
+        unreadable, links out of the corpus), sorted; ``askdef index`` says why for each.
+        Hidden files are not corpus files. Empty when the corpus folder is not there."""
+        from askdef.loading import corpus_files, doc_id_of
+
+        corpus = self.settings.corpus_dir
+        try:
+            found = corpus_files(corpus)
+        except CorpusNotFoundError:
+            return []
+        indexed = self._live_generation().manifest.files
+        ids = [doc_id_of(path, corpus) for path in found.files]
+        return sorted({i for i in ids if i not in indexed} | {s.doc_id for s in found.skipped})
 
     def document(self, doc_id: str) -> list[Paragraph]:
         """Every indexed paragraph of ``doc_id`` in order; ``KeyError`` if it is not indexed."""

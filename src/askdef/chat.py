@@ -18,6 +18,7 @@ from askdef.render import (
     answered_by,
     sources_html,
     streaming_markdown,
+    unindexed_note,
     welcome_html,
 )
 from askdef.safe_output import plain
@@ -66,6 +67,15 @@ def plain_messages(chat: Sequence[Any] | None) -> Messages:
     ]
 
 
+def unindexed_count(bot: AskDef) -> int:
+    """How many corpus files the index does not hold, for the status line; 0 when it cannot
+    be told (no index yet: the status says so already)."""
+    try:
+        return len(bot.unindexed())
+    except AskdefError:
+        return 0
+
+
 def answer_turn(
     bot: AskDef, question: str, chat: Sequence[Any] | None, history: Messages | None
 ) -> Iterator[Turn]:
@@ -105,7 +115,7 @@ def answer_turn(
                 continue
             elif isinstance(event, Answer):
                 sources = sources_html(event, event.passages)
-                status = answered_by(event)
+                status = answered_by(event) + unindexed_note(unindexed_count(bot))
                 past = [
                     *past,
                     {"role": "user", "content": question},

@@ -188,6 +188,7 @@ def verify(
                     quote=p.text[support.start : support.end],
                     start=p.start + support.start,
                     end=p.start + support.end,
+                    page=p.page,
                 )
             )
         sentences.append(_attach(claim.text, "".join(markers)))

@@ -6,11 +6,14 @@
                                      retrieved, delta, fallback, answer (error on failure)
     GET  /api/documents/{doc_id}     the indexed paragraphs of one document (JSON)
     GET  /documents/{doc_id}         the same as a readable page; #p<n> anchors, ?mark=a-b
+    GET  /files/{doc_id}             an indexed PDF's original bytes (the page links' target)
     GET  /v1/models, POST /v1/chat/completions   askdef as an OpenAI-compatible "model"
 
 Errors are ``{"error": message, "type": ErrorClass}`` with a 4xx/5xx status (OpenAI's shape
 on ``/v1``), at every route, the mounted chat's included (``install_error_handlers``). Only
-documents in the index are served, never files from disk. The login, body limit and origin
+documents in the index are served, and of files on disk only indexed PDFs, as indexed (found
+through the manifest and checked by sha256), never a path a request names. The login, body
+limit and origin
 checks stand in front of all routes (``askdef.http_guard``).
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from askdef import errors
 from askdef._version import __version__
 from askdef.openai_compat import MODELS, ChatRequest, Completion, error_body, question_and_history
-from askdef.render import document_page, routes_page
+from askdef.render import document_page, original_link, routes_page
 from askdef.safe_output import plain
 from askdef.streaming import Gate, ServerBusyError, final_answer, sse_events, ticking
 from askdef.types import Answer, Paragraph, Passage, StreamEvent
@@ -259,8 +263,26 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
         except KeyError:
             return _not_found(doc_id)
         spans = [_span(m) for m in mark[:50]]
+        original = original_link(doc_id) if any(p.page for p in paragraphs) else None
         return HTMLResponse(
-            document_page(doc_id, paragraphs, [s for s in spans if s]), headers=_PAGE_HEADERS
+            document_page(doc_id, paragraphs, [s for s in spans if s], original),
+            headers=_PAGE_HEADERS,
+        )
+
+    @app.get("/files/{doc_id:path}", include_in_schema=False)
+    def original_file(doc_id: str) -> Response:
+        """An indexed PDF as the browser's viewer opens it (``#page=N`` in the link)."""
+        try:
+            data = bot.original(doc_id)
+        except KeyError:
+            return _not_found(doc_id)
+        name = quote(doc_id.rsplit("/", 1)[-1])
+        # application/pdf with nosniff: the browser's PDF viewer shows it, nothing runs it as
+        # a page (the guard adds nosniff; a page CSP here would be the viewer's, not the PDF's)
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f"inline; filename*=UTF-8''{name}"},
         )
 
     @app.get("/api", response_class=HTMLResponse, include_in_schema=False)

@@ -25,7 +25,16 @@ from askdef.errors import (
     UnreadableFileError,
 )
 from askdef.index_check import open_parts
-from askdef.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document, sha256_of
+from askdef.loading import (
+    SUPPORTED_SUFFIXES,
+    SUPPORTED_TYPES,
+    Document,
+    corpus_files,
+    doc_id_of,
+    load_document,
+    sha256_of,
+    unsupported_reason,
+)
 from askdef.paragraphs import split_paragraphs
 from askdef.settings import Settings
 from askdef.store import Backend, Manifest, disk_full, open_backend
@@ -38,7 +47,7 @@ ProgressFactory = Callable[[int], Callable[[int], None]]
 
 @dataclass
 class _Plan:
-    new: dict[str, tuple[str, str]] = field(default_factory=dict)  # doc_id -> (sha, text)
+    new: dict[str, Document] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # doc_id -> sha256 after this run
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -55,7 +64,7 @@ def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
     for path in found.files:
         doc_id = doc_id_of(path, corpus_dir)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            plan.skipped.append(SkippedFile(doc_id=doc_id, reason="unsupported file type"))
+            plan.skipped.append(SkippedFile(doc_id=doc_id, reason=unsupported_reason(path)))
             continue
         try:
             data = path.read_bytes()
@@ -75,13 +84,13 @@ def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
                 plan.unchanged.append(doc_id)
                 plan.files[doc_id] = known[doc_id]
             continue
-        plan.new[doc_id] = (sha, doc.text)
+        plan.new[doc_id] = doc
         plan.files[doc_id] = sha
         (plan.updated if doc_id in known else plan.added).append(doc_id)
     plan.removed = sorted(set(known) - set(plan.files))
     if not plan.files:
         raise EmptyCorpusError(
-            f"No readable .txt, .md, .html or .docx document in {corpus_dir}"
+            f"No readable {SUPPORTED_TYPES} document in {corpus_dir}"
             + (f" ({len(plan.skipped)} file(s) skipped)" if plan.skipped else "")
             + ": add documents, then run `askdef index`."
         )
@@ -187,12 +196,14 @@ def _fill(
 
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
     nodes, sentences = [], []  # sentences: (doc_id, the text embedded for one sentence)
-    for doc_id, (_sha, text) in sorted(plan.new.items()):
-        paragraphs = split_paragraphs(doc_id, text)
+    for doc_id, doc in sorted(plan.new.items()):
+        paragraphs = split_paragraphs(doc_id, doc.text)
         docs[doc_id] = {
-            "text": text,
+            "text": doc.text,
             "paragraphs": [[p.n, p.section, p.start, p.end] for p in paragraphs],
         }
+        if doc.page_starts:  # a PDF: the page of a paragraph or a quote is found from these
+            docs[doc_id]["pages"] = list(doc.page_starts)
         nodes.extend(chunk_paragraphs(paragraphs, splitter))
         sentences += [(doc_id, s) for p in paragraphs for s in sentence_texts(p.section, p.text)]
     # chunks for search, sentences for the rerank and answer checks: embedded here, once

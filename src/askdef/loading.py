@@ -1,12 +1,14 @@
-"""Reading corpus files into ``Document``s: UTF-8 text, Markdown, HTML (visible text) and
-Word (``askdef.word``)."""
+"""Reading corpus files into ``Document``s: UTF-8 text, Markdown, HTML (visible text), Word
+(``askdef.word``) and PDF (``askdef.pdf``)."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,7 +19,19 @@ from askdef.types import SkippedFile
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 WORD_SUFFIXES = frozenset({".docx"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | WORD_SUFFIXES | PDF_SUFFIXES
+SUPPORTED_TYPES = ".txt, .md, .html, .docx or .pdf"  # how messages name them
+
+
+def unsupported_reason(path: Path) -> str:
+    """Why a corpus file of a type askdef does not read is not indexed, and what to do."""
+    kind = f"{path.suffix.lower()} " if path.suffix else "a file without an extension, "
+    return (
+        f"unsupported file type ({kind.strip(', ')}): askdef reads {SUPPORTED_TYPES} files; "
+        "convert it to one of those (export or print it as PDF, or save it as text), or move "
+        "it out of the corpus folder"
+    )
 
 
 @dataclass(frozen=True)
@@ -25,12 +39,15 @@ class Document:
     """A corpus file's text; paragraph offsets index into ``text``.
 
     For text and Markdown files ``text`` is the file's decoded content; for HTML it is the
-    page's visible text, one block element a line.
+    page's visible text, one block element a line; for Word and PDF files what
+    ``askdef.word`` and ``askdef.pdf`` read. ``page_starts`` holds, for a PDF, the offset in
+    ``text`` where each page begins (empty for formats without pages).
     """
 
     doc_id: str
     text: str
     sha256: str
+    page_starts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,9 @@ class CorpusFiles:
 def corpus_files(corpus_dir: Path) -> CorpusFiles:
     """Every non-hidden file under ``corpus_dir``, sorted, whatever its type.
 
+    Hidden files and folders (a name starting with ``.``: ``.git``, ``.DS_Store``, editors'
+    swap files) are not corpus files: never listed, read or reported.
+
     The corpus folder is a boundary: a link is followed only when its target is inside it, so
     a link cannot publish a file from elsewhere; links that leave it, and broken ones, are
     skipped with the reason. Each real file and folder is listed once, under its own path when
@@ -51,8 +71,8 @@ def corpus_files(corpus_dir: Path) -> CorpusFiles:
     """
     if not corpus_dir.is_dir():
         raise CorpusNotFoundError(
-            f"Corpus folder {corpus_dir} does not exist: create it and put .txt, .md, .html or "
-            ".docx files in it, or point ASKDEF_CORPUS_DIR at your documents."
+            f"Corpus folder {corpus_dir} does not exist: create it and put {SUPPORTED_TYPES} "
+            "files in it, or point ASKDEF_CORPUS_DIR at your documents."
         )
     root = _real(corpus_dir)
     files: list[Path] = []
@@ -117,6 +137,11 @@ def doc_id_of(path: Path, corpus_dir: Path) -> str:
     return path.relative_to(corpus_dir).as_posix()
 
 
+def page_at(page_starts: Sequence[int], offset: int) -> int | None:
+    """The page (from 1) holding ``offset`` of a document's text; None without pages."""
+    return bisect.bisect_right(page_starts, offset) or None if page_starts else None
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -133,6 +158,16 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Do
         from askdef.word import docx_text
 
         return Document(doc_id=doc_id, text=docx_text(doc_id, data), sha256=sha256_of(data))
+    if path.suffix.lower() in PDF_SUFFIXES:
+        from askdef.pdf import pdf_text
+
+        read = pdf_text(doc_id, data)
+        return Document(
+            doc_id=doc_id,
+            text=read.text,
+            sha256=sha256_of(data),
+            page_starts=tuple(read.page_starts),
+        )
     if b"\x00" in data:
         raise UnreadableFileError(
             f"{doc_id}: looks binary (it contains NUL bytes); convert it to text or remove it."

@@ -63,6 +63,15 @@ def document_link(doc_id: str, paragraph: int, marks: Sequence[tuple[int, int]] 
     return f"documents/{quote(doc_id)}{'?' + query if query else ''}#p{paragraph}"
 
 
+def original_link(doc_id: str) -> str:
+    """URL of an indexed PDF's original file, relative to its document view's page."""
+    return "../" * (doc_id.count("/") + 1) + f"files/{quote(doc_id)}"
+
+
+def _where(page: int | None, paragraph: int) -> str:
+    return f"p. {page} ¶{paragraph}" if page is not None else f"¶{paragraph}"
+
+
 # --------------------------------------------------------------------------- the chat
 
 
@@ -104,6 +113,14 @@ def answered_by(answer: Answer) -> str:
     return f"Answered by **{answer.generator}**{model} in {answer.timings.total:.1f} s · {what}"
 
 
+def unindexed_note(count: int) -> str:
+    """The status line's note on corpus files the index does not hold; empty when none."""
+    if not count:
+        return ""
+    files = "file" if count == 1 else "files"
+    return f" · ⚠ {count} corpus {files} not indexed (`askdef index` lists them and why)"
+
+
 def welcome_html() -> str:
     """The sources panel before the first question."""
     return (
@@ -130,9 +147,10 @@ def _entry(n: int, passage: Passage, spans: list[tuple[int, int]], *, snippet: b
         f'<section class="askdef-src" id="askdef-source-{n}"><header>'
         f'<span class="askdef-n">{n}</span>'
         f'<span class="askdef-doc">{html.escape(passage.doc_id)}</span>'
-        f'<span class="askdef-par">¶{passage.paragraph}</span></header>{section}{body}'
-        f'<a class="askdef-open" href="{href}" target="_blank" rel="noopener noreferrer">'
-        f"Read the whole document at ¶{passage.paragraph} ↗</a></section>"
+        f'<span class="askdef-par">{_where(passage.page, passage.paragraph)}</span></header>'
+        f'{section}{body}<a class="askdef-open" href="{href}" target="_blank" '
+        'rel="noopener noreferrer">'
+        f"Read the whole document at {_where(passage.page, passage.paragraph)} ↗</a></section>"
     )
 
 
@@ -149,6 +167,7 @@ def _cited(answer: Answer, passages: Sequence[Passage]) -> list[str]:
             score=0.0,
             start=first.start,
             end=first.end,
+            page=first.page,
         )
         spans = [(c.start, c.end) for c in groups[n]]
         entries.append(_entry(n, passage, spans, snippet=False))
@@ -179,25 +198,51 @@ def sources_html(answer: Answer | None, passages: Sequence[Passage]) -> str:
 # --------------------------------------------------------------------------- whole pages
 
 
-def document_page(doc_id: str, paragraphs: list[Paragraph], marks: list[tuple[int, int]]) -> str:
-    """A self-contained, script-free HTML page of one document, ``#p<n>`` per paragraph."""
+def document_page(
+    doc_id: str,
+    paragraphs: list[Paragraph],
+    marks: list[tuple[int, int]],
+    original: str | None = None,
+) -> str:
+    """A self-contained, script-free HTML page of one document, ``#p<n>`` per paragraph.
+
+    ``original`` (a PDF's file URL) adds links that open the PDF at a paragraph's page, and
+    at the first marked quote's page above the text.
+    """
     name = html.escape(doc_id)
     parts, section = [], None
+    marked: int | None = None  # the page of the first marked paragraph
     for p in paragraphs:
         if p.section and p.section != section:
             parts.append(f"<h2>{html.escape(p.section)}</h2>")
         section = p.section
         local = [(a - p.start, b - p.start) for a, b in marks if a < p.end and b > p.start]
+        if local and marked is None:
+            marked = p.page
+        page = (
+            f' <a class="pg" href="{html.escape(original)}#page={p.page}">p. {p.page}</a>'
+            if original and p.page
+            else ""
+        )
         parts.append(
-            f'<p id="p{p.n}"><a class="n" href="#p{p.n}">¶{p.n}</a> {highlight(p.text, local)}</p>'
+            f'<p id="p{p.n}"><a class="n" href="#p{p.n}">¶{p.n}</a>{page} '
+            f"{highlight(p.text, local)}</p>"
+        )
+    if original:
+        at = marked or 1
+        parts.insert(
+            0,
+            f'<p class="orig"><a href="{html.escape(original)}#page={at}" target="_blank" '
+            f'rel="noopener noreferrer">Open the original PDF at page {at} ↗</a></p>',
         )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{name} · askdef</title>
 <style>body{{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
 color:#1f2328}}h1{{font-size:1.2rem;word-break:break-all}}h2{{font-size:1.05rem;margin-top:2rem}}
 p{{padding:.3rem .6rem;border-radius:8px;scroll-margin-top:30vh}}
-p:target{{background:#eef4ff;outline:2px solid #8bb4ff}}a.n{{color:#6e7781;text-decoration:none;
-font-size:.85em;margin-right:.3rem}}mark{{background:#ffe58a;padding:1px 2px;border-radius:3px}}
+p:target{{background:#eef4ff;outline:2px solid #8bb4ff}}a.n,a.pg{{color:#6e7781;
+text-decoration:none;font-size:.85em;margin-right:.3rem}}
+mark{{background:#ffe58a;padding:1px 2px;border-radius:3px}}
 </style></head><body><h1>{name}</h1>{"".join(parts)}</body></html>"""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from askdef.embedding import Embedder
 from askdef.index_check import open_parts
+from askdef.loading import page_at
 from askdef.relevance import Vocabulary
 from askdef.sparse import bm25_search
 from askdef.store import Backend, Manifest
@@ -81,7 +82,13 @@ class Generation:
         doc = self.docs[doc_id]
         _, section, start, end = paragraphs[n - 1]
         return Paragraph(
-            doc_id=doc_id, n=n, section=section, text=doc["text"][start:end], start=start, end=end
+            doc_id=doc_id,
+            n=n,
+            section=section,
+            text=doc["text"][start:end],
+            start=start,
+            end=end,
+            page=page_at(doc.get("pages", ()), start),
         )
 
     def search(
@@ -112,6 +119,7 @@ class Generation:
                     start=p.start,
                     end=p.end,
                     section=p.section,
+                    page=p.page,
                 )
             )
             if len(passages) == k:

@@ -9,6 +9,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def label(doc_id: str, page: int | None, paragraph: int) -> str:
+    """How a paragraph is cited: ``article.txt ¶7``, or ``report.pdf p. 4 ¶12`` with a page."""
+    return f"{doc_id} p. {page} ¶{paragraph}" if page is not None else f"{doc_id} ¶{paragraph}"
+
+
 class Paragraph(_Frozen):
     """One citable paragraph of a document; ``original[start:end] == text``."""
 
@@ -18,11 +23,14 @@ class Paragraph(_Frozen):
     text: str
     start: int = Field(description="Character offset of the paragraph in the document text.")
     end: int
+    page: int | None = Field(
+        default=None, description="PDF page (from 1) the paragraph starts on; None without pages."
+    )
 
     @property
     def ref(self) -> str:
-        """Human citation label, e.g. ``article.txt ¶7``."""
-        return f"{self.doc_id} ¶{self.n}"
+        """Human citation label, e.g. ``article.txt ¶7``, ``report.pdf p. 4 ¶12``."""
+        return label(self.doc_id, self.page, self.n)
 
 
 class Passage(_Frozen):
@@ -36,11 +44,14 @@ class Passage(_Frozen):
     start: int
     end: int
     section: str | None = None
+    page: int | None = Field(
+        default=None, description="PDF page (from 1) the paragraph starts on; None without pages."
+    )
 
     @property
     def ref(self) -> str:
-        """Human citation label, e.g. ``article.txt ¶7``."""
-        return f"{self.doc_id} ¶{self.paragraph}"
+        """Human citation label, e.g. ``article.txt ¶7``, ``report.pdf p. 4 ¶12``."""
+        return label(self.doc_id, self.page, self.paragraph)
 
 
 class SkippedFile(_Frozen):
@@ -81,11 +92,16 @@ class Citation(_Frozen):
     quote: str = Field(description="Verbatim words of the paragraph that support the sentence.")
     start: int = Field(description="Offset of the quote in the document text.")
     end: int
+    page: int | None = Field(
+        default=None,
+        description="PDF page (from 1) the cited paragraph starts on; None for formats "
+        "without pages.",
+    )
 
     @property
     def ref(self) -> str:
-        """Human citation label, e.g. ``article.txt ¶7``."""
-        return f"{self.doc_id} ¶{self.paragraph}"
+        """Human citation label, e.g. ``article.txt ¶7``, ``report.pdf p. 4 ¶12``."""
+        return label(self.doc_id, self.page, self.paragraph)
 
     def overlaps(self, doc_id: str, start: int, end: int) -> bool:
         """Whether the quote shares a character with ``doc_id``'s text from ``start`` to ``end``."""

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from askdef.chat import Messages, answer_turn, plain_messages
+from askdef.chat import Messages, answer_turn, plain_messages, unindexed_count
 from askdef.errors import AskdefError
-from askdef.render import model_suffix, welcome_html
+from askdef.render import model_suffix, unindexed_note, welcome_html
 from askdef.safe_output import plain
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def build_ui(
     examples = example_questions(bot)
     who = generator + model_suffix(generator, model)
     ready = f"⚠ {plain(problem)}" if problem else f"Ready · answers by **{who}**"
+    ready += unindexed_note(unindexed_count(bot))
 
     def submit(question: str, chat: list[Any]) -> tuple[str, list[Any], str]:
         question = (question or "").strip()
