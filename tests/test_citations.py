@@ -110,7 +110,7 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
         "Japan will spend 3% of GDP by 2030 [2]. The moon is made of cheese [1]. "
         "Rolls-Royce builds engines for F-X [9].",
         PASSAGES,
-        agreeing(),
+        Entailment(ScriptedJudge("Rolls-Royce builds engines for F-X.")),  # no marker [9]
     )
     assert v.citations == []
     assert v.dropped == 3
@@ -118,7 +118,9 @@ def test_unsupported_or_unknown_markers_are_never_shown() -> None:
 
 
 def test_one_bad_marker_does_not_drop_a_supported_sentence() -> None:
-    v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES, agreeing())
+    claim = "Japan plans 2% of GDP for defense by 2027."
+    judge = ScriptedJudge((BUDGET, claim))  # the budget paragraph states it, the F-X one not
+    v = verify("Japan plans 2% of GDP for defense by 2027 [1][2].", PASSAGES, Entailment(judge))
     assert v.text == "Japan plans 2% of GDP for defense by 2027 [1]."
     assert [c.doc_id for c in v.citations] == ["b.txt"]
     assert v.dropped == 1
