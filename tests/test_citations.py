@@ -164,6 +164,43 @@ def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
     assert not fits_question_type("How many firms are there?", "It is one of the largest.")
 
 
+def test_times_of_day_and_amounts_keep_their_unit_as_people_write_them() -> None:
+    from askdef.question_type import fits_question_type, short_answer
+
+    hours = "Core hours are 8:00 to 15:00, Monday to Friday."
+    assert short_answer("When are the core hours?", hours, [hours]) == "8:00 to 15:00"
+    opens = "The office opens at 8:30 am."
+    assert fits_question_type("When does the office open?", opens)
+    assert short_answer("At what time does the office open?", opens, [opens]) == "8:30 am"
+    leave = "Staff receive 25 days of annual leave."
+    assert short_answer("How many days of leave do staff get?", leave, [leave]) == "25 days"
+    # "How long" wants a length or a time with its unit: the bare "20" is no answer to it
+    parental = "Parental leave is 20 for birth parents, and non-birth parents get 12 weeks."
+    asked = "How long is parental leave for non-birth parents?"
+    assert short_answer(asked, "... 12 weeks [1].", [parental]) == "12 weeks"
+    assert short_answer(asked, "", ["Parental leave is 20 for birth parents."]) is None
+    assert short_answer("How long is the runway?", "", ["It is 3,000 metres long."]) == (
+        "3,000 metres"
+    )
+    assert short_answer("How long has it been a member?", "", ["A member since 1979."]) == "1979"
+    assert short_answer("When did it grow?", "", ["Growth was 2.50 percent."]) is None
+
+
+def test_a_number_written_in_words_is_the_same_number_in_digits() -> None:
+    from askdef.relevance import Vocabulary, unmentioned
+    from askdef.text import numbers
+
+    assert numbers("twelve weeks, twenty-one days, a dozen times, 1,000 people") == {
+        "12",
+        "21",
+        "1000",
+    }
+    assert numbers("one of the largest") == set()  # a pronoun, not a count
+    corpus = Vocabulary.of(["Non-birth parents receive twelve weeks of parental leave."])
+    assert unmentioned("Do non-birth parents get 12 weeks of leave?", corpus) == []
+    assert unmentioned("Do non-birth parents get 14 weeks of leave?", corpus) == ["14"]
+
+
 def test_the_short_answer_is_the_time_or_number_asked_for_as_the_quote_writes_it() -> None:
     from askdef.question_type import short_answer
 

@@ -11,11 +11,11 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from askdef.text import content_words, normalize
+from askdef.text import NUMBER_WORD, UNIT, content_words, normalize
 
 Kind = Literal["time", "number"]
 
-_WANTS_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|decade|century|date)\b", re.I)
+_WANTS_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|decade|century|date|time)\b", re.I)
 _WANTS_NUMBER = re.compile(
     r"^\s*(how (many|much|long|far|old)|what (percentage|share|number|proportion))\b", re.I
 )
@@ -24,29 +24,27 @@ _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+# A time of day, or a range of them: "8:00 to 15:00", "9 am-5 pm" ("17.30" is left out: it
+# reads as a decimal).
+_AM_PM = r"(?:[ap]\.m\.|[ap]m\b)"
+_CLOCK = rf"(?:(?:[01]?\d|2[0-3]):[0-5]\d(?: ?{_AM_PM})?|(?:1[0-2]|0?[1-9]) ?{_AM_PM})"
 _TIME = re.compile(
-    rf"\b(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
-    rf"(?:,? {_YEAR})?|{_YEAR}s?)\b"
+    rf"\b(?:{_CLOCK}(?: ?(?:to|until|till|-|\u2013) ?{_CLOCK})?"
+    rf"|(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
+    rf"(?:,? {_YEAR})?|{_YEAR}s?)\b)"
 )
 _BARE_YEAR = re.compile(_YEAR)  # a calendar year: never what "how many/much" asks for
 _WANTS_SPAN = re.compile(r"^\s*how (long|far|old)\b", re.I)
+_WANTS_MEASURE = re.compile(r"^\s*how (long|far)\b", re.I)  # a length or a time, with its unit
+_WITH_UNIT = re.compile(rf"\b{UNIT}$", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
-_UNIT = (
-    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|times|"
-    r"percent|per ?cent|kilometers?|kilometres?|miles?|meters?|metres?|people|members)"
-)
-_NUMBER_WORD = (
-    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
-    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
-    r"eighty|ninety|a hundred|a thousand|a dozen)(?:-(?:one|two|three|four|five|six|seven|"
-    r"eight|nine))?"
-)
-# Digits, or a number word with its unit ("six months", "twelve weeks"): a bare "one" is as
-# often a pronoun ("one of the largest") as a count.
+# An amount as people write it, with its unit when one follows: "$5 billion", "2%",
+# "12 weeks", "six months" (a number word only before a unit: see askdef.text.NUMBER_WORD).
 _NUMBER = re.compile(
-    r"[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
-    rf"(?: (?:hundred|thousand|million|billion|trillion)\b)?|\b{_NUMBER_WORD} {_UNIT}\b",
+    r"(?:[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
+    rf"(?: (?:hundred|thousand|million|billion|trillion)\b)?|\b{NUMBER_WORD}(?= {UNIT}\b))"
+    rf"(?: {UNIT}\b)?",
     re.I,
 )
 
@@ -89,15 +87,9 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
     if len(kinds) != 1:  # two answers are wanted, or none of these kinds
         return None
     (kind,) = kinds
-    asked, said = normalize(question), normalize(answer)
-    counts = kind == "number" and not _WANTS_SPAN.search(question)  # "how long": "since 1979"
+    said = normalize(answer)
     for quote in quotes:
-        found = [
-            m
-            for m in _matches(kind, quote)
-            if not _names(asked, normalize(m.group(0)))
-            and not (counts and _BARE_YEAR.fullmatch(m.group(0)))
-        ]
+        found = [m for m in _matches(kind, quote) if _can_answer(kind, question, m.group(0))]
         if not found:
             continue
         if len(_distinct(found)) > 1:
@@ -105,6 +97,20 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
             found = _best_placed(question, quote, found)
         return found[0].group(0) if len(_distinct(found)) == 1 else None
     return None
+
+
+def _can_answer(kind: Kind, question: str, written: str) -> bool:
+    """Whether ``written``, a time or amount of a quote, can be what ``question`` asks for:
+    not one the question names itself; for "how many/much" not a calendar year; for "how
+    long/far" one with its unit ("12 weeks", not a bare "20") or a year ("since 1979")."""
+    if _names(normalize(question), normalize(written)):
+        return False
+    if kind == "time":
+        return True
+    year = _BARE_YEAR.fullmatch(written) is not None
+    if not _WANTS_SPAN.search(question):
+        return not year
+    return year or not _WANTS_MEASURE.search(question) or _WITH_UNIT.search(written) is not None
 
 
 def _distinct(found: list[re.Match[str]]) -> set[str]:

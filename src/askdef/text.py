@@ -11,7 +11,31 @@ from collections.abc import Set as AbstractSet
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’')\]]*|$)")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]|etc|vs|Mr|Ms|Mrs|Dr|St|No|Inc|Ltd|Co)\.$")
 WORD = re.compile(r"[\w%$€£¥]+(?:[-'’][\w]+)*")
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_DURATION_UNIT = (
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))"
+)
+UNIT = (
+    rf"(?:{_DURATION_UNIT}|times|percent|per ?cent|kilometers?|kilometres?|miles?|meters?|"
+    r"metres?|people|members|employees)"
+)
+_ONES = "one two three four five six seven eight nine".split()
+_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUES = {
+    **{w: i for i, w in enumerate(_ONES, 1)},
+    **{w: i for i, w in enumerate(_TEENS, 10)},
+    **{w: 10 * i for i, w in enumerate(_TENS, 2)},
+    "a hundred": 100,
+    "a thousand": 1000,
+    "a dozen": 12,
+}
+NUMBER_WORD = (
+    rf"(?:{'|'.join(_TEENS + _TENS + _ONES)}|a hundred|a thousand|a dozen)"
+    rf"(?:-(?:{'|'.join(_ONES)}))?"
+)
+# Digits, or a number word before a unit ("six months", "twelve weeks"): a bare "one" is as
+# often a pronoun ("one of the largest") as a count.
+_NUMBER = re.compile(rf"\d[\d,.]*\d|\d|\b{NUMBER_WORD}(?= {UNIT}\b)", re.I)
 STOPWORDS = frozenset(
     (
         "a an and are as at be been but by can could did do does for from had has have how i if "
@@ -109,5 +133,15 @@ def mentions(words: AbstractSet[str], name: str) -> bool:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers written in ``text`` (``2%``, ``2027``, ``1,000``), without separators."""
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    """Numbers written in ``text`` (``2%``, ``2027``, ``1,000``, ``twelve weeks``) as digits
+    without separators: "twelve weeks" and "12 weeks" state the same number."""
+    return {number_value(n) for n in _NUMBER.findall(text)}
+
+
+def number_value(written: str) -> str:
+    """The digits of a number as written: ``1,000`` gives ``1000``, ``twenty-one`` ``21``."""
+    word = written.casefold()
+    if word[:1].isdigit():
+        return written.replace(",", "").rstrip(".")
+    tens, _, ones = word.partition("-")
+    return str(_WORD_VALUES[tens] + (_WORD_VALUES[ones] if ones else 0))
