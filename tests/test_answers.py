@@ -61,6 +61,9 @@ def test_an_answer_whose_quotes_do_not_answer_the_question_is_refused(indexed: A
     assert refused.refused and refused.text == REFUSAL and refused.citations == []
     assert refused.answerability == 0.0
     assert "do not answer what it asks (judged by the scripted model)" in refused.notices[-1]
+    # what the documents say instead: the quote the refused answer led with, and where it is
+    closest = shown.citations[0]
+    assert f'come: "{closest.quote}" ({closest.ref}).' in refused.notices[-1]
 
 
 def test_stream_sends_sources_before_text_and_ends_with_the_answer(indexed: AskDef) -> None:

@@ -29,7 +29,8 @@ _REFUSING = re.compile(
 UNVERIFIED = "The model's answer could not be matched to the documents, so it is not shown."
 NOT_ANSWERED = (
     "The passages found are about this question's subject but do not answer what it asks "
-    "(judged by the {judge} model), so no answer is shown."
+    "(judged by the {judge} model), so no answer is shown. The closest the documents come: "
+    '"{quote}" ({ref}).'
 )
 RESCUED = (
     "The {name} model gave no answer the documents back; "
@@ -225,7 +226,9 @@ def _finish(
         notices.append(UNVERIFIED)
     elif not_answered_by is not None:
         refused = True
-        notices.append(NOT_ANSWERED.format(judge=not_answered_by))
+        closest = min(verified.citations, key=lambda c: c.n)  # what the answer led with
+        quote = plain(" ".join(closest.quote.split()))
+        notices.append(NOT_ANSWERED.format(judge=not_answered_by, quote=quote, ref=closest.ref))
     citations = [] if refused else verified.citations
     text = REFUSAL if refused else verified.text
     return Answer(
