@@ -210,3 +210,26 @@ def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_short
     assert verify(kept, passages, Entailment(judge)).citations
     shown = [c for c in rejected if verify(c, passages, Entailment(judge)).citations]
     assert shown == []
+
+
+@pytest.mark.slow
+def test_an_answer_finds_its_fixed_start_read_after_judge_turns(chat: LocalChat) -> None:
+    # Each kind of prompt keeps a slot: the judge's turns between two answers must not make
+    # the next answer read its system prompt again (on 2 cores, ~2 s of every answer).
+    from askdef.entailment import answers_messages, judge_messages
+    from askdef.prompts import answer_messages
+    from askdef.types import Passage
+
+    def passage(text: str) -> Passage:
+        return Passage(doc_id="a.txt", paragraph=1, text=text, score=1.0, start=0, end=len(text))
+
+    # sources as long as a real answer's (~600 tokens), so the prefix is a small share of them
+    filler = " ".join(f"Station {n} has {n * 7} turbines and {n * 3} staff." for n in range(1, 30))
+    first = [passage(f"Rance was founded in 1966 as a tidal power station. {filler}")]
+    second = [passage(f"The Sihwa Lake station opened in 2011 in South Korea. {filler}")]
+    chat.complete(answer_messages("When was Rance founded?", first, 3), max_tokens=96)
+    chat.yes_probability(judge_messages(first[0].text, "Rance was founded in 1966."))
+    chat.yes_probability(answers_messages(first[0].text, "When was Rance founded?"))
+    chat.complete(answer_messages("When did Sihwa open?", second, 3), max_tokens=96)
+    system_prompt = answer_messages("x", second, 3)[0]["content"]
+    assert chat.cached_tokens is not None and chat.cached_tokens > len(system_prompt.split())

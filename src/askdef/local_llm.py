@@ -39,6 +39,10 @@ SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 SIZE = 1_117_320_768  # bytes of the assembled GGUF: 21 parts of 50 MiB and a last one
 CACHE_ENV = "ASKDEF_CACHE_DIR"
 
+# Kinds of prompt whose fixed start (the system prompt) stays read in a slot of its own: the
+# answer, the entailment judge and the answer judge. With one slot every judge turn evicted
+# the answer's prompt, and each answer read its ~95-token system prompt again.
+SLOTS = 3
 _CHUNK = 8 * 1024 * 1024
 _LOG_ERRORS_ONLY = 1  # llama.cpp's log verbosity: 1 prints errors (why a load failed) only
 _SIDECAR_SUFFIX = ".sha256"
@@ -229,15 +233,24 @@ class LocalChat:
     UI, so other local programs and web pages cannot drive the model through it.
     """
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 4096, threads: int | None = None) -> None:
-        """Load ``model_path`` (a GGUF file) with a context of ``n_ctx`` tokens on ``threads``
-        CPU threads (default: llama.cpp's choice, the physical cores). :class:`ModelError` if it
-        cannot be loaded."""
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        slots: int = SLOTS,
+    ) -> None:
+        """Load ``model_path`` (a GGUF file) with a context of ``n_ctx`` tokens for each of
+        ``slots`` kinds of prompt (see :data:`SLOTS`) on ``threads`` CPU threads (default:
+        llama.cpp's choice, the physical cores). :class:`ModelError` if it cannot be loaded."""
         path = Path(model_path)
         if n_ctx < 1:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be positive, got {threads}")
+        if slots < 1:
+            raise ValueError(f"slots must be positive, got {slots}")
         if not path.is_file():
             raise ModelError(f"No language model file at {path}.")
         try:
@@ -249,8 +262,9 @@ class LocalChat:
             ) from exc
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
+        params.n_ctx = n_ctx * slots
+        params.n_parallel = slots
+        params.kv_unified = False  # each slot keeps its own n_ctx tokens and its own prefix
         params.fit_params = False  # fitting to free memory loads the model twice: 2.5 s more
         params.verbosity = _LOG_ERRORS_ONLY
         params.api_keys = [secrets.token_urlsafe(32)]
@@ -277,6 +291,10 @@ class LocalChat:
         self.path = path
         self.model: str = path.name
         self.n_ctx = n_ctx
+        self._slots = slots
+        self._slot_of: dict[str, int] = {}  # a system prompt -> the slot that keeps it
+        self._slots_lock = threading.Lock()
+        self.cached_tokens: int | None = None  # of the last prompt, found already read
 
     def stream_chat(
         self,
@@ -302,8 +320,20 @@ class LocalChat:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stream": True,
+            "id_slot": self._slot(messages),
         }
         return self._generate(request, max_tokens)
+
+    def _note_cached(self, timings: Any) -> None:
+        cached = timings.get("cache_n") if isinstance(timings, dict) else None
+        self.cached_tokens = cached if isinstance(cached, int) else None
+
+    def _slot(self, messages: list[dict[str, str]]) -> int:
+        """The slot for a prompt: one per system prompt, in the order they are first seen,
+        so a kind of prompt finds its fixed start already read (llama.cpp's prompt cache)."""
+        system = messages[0]["content"] if messages[0].get("role") == "system" else ""
+        with self._slots_lock:
+            return self._slot_of.setdefault(system, len(self._slot_of) % self._slots)
 
     def _generate(self, request: dict[str, Any], max_tokens: int) -> Generator[str, None, None]:
         """Run one streamed request on a worker thread and yield its text pieces.
@@ -369,6 +399,7 @@ class LocalChat:
             timings = payload.get("timings")
             if isinstance(timings, dict) and isinstance(timings.get("predicted_n"), int):
                 written = timings["predicted_n"]
+                self._note_cached(timings)
         if finish == "stop":
             return
         if finish == "length":
@@ -394,6 +425,7 @@ class LocalChat:
             "temperature": 0.0,
             "logprobs": True,
             "top_logprobs": YES_NO_ALTERNATIVES,
+            "id_slot": self._slot(messages),
         }
         with self._lock:
             try:
@@ -403,6 +435,7 @@ class LocalChat:
         error = _error_text(reply) if isinstance(reply, dict) else repr(reply)
         if error is not None:
             raise GenerationError(f"{self.model} failed: {error}")
+        self._note_cached(reply.get("timings"))
         try:
             first = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
             ranked = [(str(t["token"]), float(t["logprob"])) for t in first]
