@@ -223,7 +223,15 @@ def test_score_row_wants_a_refusal_for_an_unanswerable_question() -> None:
 def test_aggregate_averages_over_the_questions_each_metric_applies_to() -> None:
     rows = [
         EvalRow(id="a", question="q", answerable=True, refused=True, coverage=0.0, latency=1.0),
-        EvalRow(id="b", question="q", answerable=True, coverage=1.0, hit=True, latency=2.0),
+        EvalRow(
+            id="b",
+            question="q",
+            answerable=True,
+            coverage=1.0,
+            hit=True,
+            latency=2.0,
+            first_token=0.5,
+        ),
         EvalRow(id="c", question="q", answerable=False, refused=True, latency=3.0),
         EvalRow(id="d", question="q", answerable=False, error="boom", checks={"no_error": False}),
     ]
@@ -231,6 +239,7 @@ def test_aggregate_averages_over_the_questions_each_metric_applies_to() -> None:
     assert metrics["answer_coverage"] == 0.5 and metrics["hit@5"] == 1.0
     assert metrics["refusal_accuracy"] == 1.0 and metrics["false_refusal_rate"] == 0.5
     assert metrics["latency_p50"] == 2.0 and metrics["errors"] == 1.0
+    assert metrics["first_token_latency_p50"] == 0.5  # only where a generator wrote text
     assert metrics["pass_rate"] == 0.75  # rows without checks pass; the error row does not
     assert "citation_precision" not in metrics and "mrr" not in metrics
 
@@ -528,6 +537,8 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
     assert metrics["answer_coverage"] == 1.0
     assert "citation_precision" not in metrics and report.judge == "none"  # no judge ran
     assert metrics["latency_p95"] >= metrics["latency_p50"] > 0
+    assert 0 < metrics["first_token_latency_p50"] <= metrics["latency_p95"]
+    assert report.rows[3].first_token is None  # refused before any generator ran
     fx = report.rows[0]
     assert fx.passed and fx.gold == [f"{ARTICLE} ¶10"] and f"{ARTICLE} ¶10" in fx.citations
     assert report.rows[3].refused and report.rows[3].passed

@@ -29,7 +29,10 @@ question applies to is left out):
   (``Answer.dropped_citations``), summed over all questions.
 - ``refusal_accuracy``: share of ``answerable: false`` questions refused;
   ``false_refusal_rate``: share of answerable questions refused.
-- ``latency_p50`` / ``latency_p95``: seconds per ``bot.ask`` call; ``search_latency_p50``:
+- ``latency_p50`` / ``latency_p95``: seconds per ``bot.ask`` call; ``first_token_latency_p50`` /
+  ``first_token_latency_p95``: seconds from the question to the generator's first text
+  (``Timings.first_token``; a question refused before any generator runs has none);
+  ``search_latency_p50``:
   seconds per ``bot.search`` call (models are loaded before the clock starts; vectors the
   embedder remembers are forgotten before each call).
 - ``pass_rate``: share of questions passing every check; ``errors``: questions whose ask failed.
@@ -104,6 +107,9 @@ class EvalRow(BaseModel):
         default=None, description="Answer.answerability: the judge's P(the quotes answer it)."
     )
     latency: float = Field(default=0.0, description="Seconds for bot.ask.")
+    first_token: float | None = Field(
+        default=None, description="Seconds to the generator's first text (Timings.first_token)."
+    )
     search_latency: float = Field(default=0.0, description="Seconds for bot.search.")
     checks: dict[str, bool] = Field(default_factory=dict)
     error: str | None = None
@@ -211,6 +217,7 @@ def score_row(
         dropped_citations=answer.dropped_citations,
         answerability=answer.answerability,
         latency=latency,
+        first_token=answer.timings.first_token,
         search_latency=search_latency,
     )
     row.checks = row_checks(row)
@@ -229,6 +236,7 @@ def aggregate(rows: Sequence[EvalRow], *, k: int) -> dict[str, float]:
     outcomes = [(r.answerable, r.refused) for r in ok]
     checked = sum(r.citations_checked for r in ok)
     latencies = [r.latency for r in ok]
+    first_tokens = [r.first_token for r in ok if r.first_token is not None]
     values: dict[str, float | None] = {
         "answer_coverage": _mean(r.coverage for r in answerable),
         "exact_match": _mean(r.exact_match for r in answerable),
@@ -243,6 +251,8 @@ def aggregate(rows: Sequence[EvalRow], *, k: int) -> dict[str, float]:
         "pass_rate": _mean(r.passed for r in rows),
         "latency_p50": percentile(latencies, 50) if latencies else None,
         "latency_p95": percentile(latencies, 95) if latencies else None,
+        "first_token_latency_p50": percentile(first_tokens, 50) if first_tokens else None,
+        "first_token_latency_p95": percentile(first_tokens, 95) if first_tokens else None,
         "search_latency_p50": percentile([r.search_latency for r in ok], 50) if ok else None,
         "errors": float(len(rows) - len(ok)),
     }

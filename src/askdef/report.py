@@ -26,6 +26,8 @@ LOWER_IS_BETTER = frozenset(
         "dropped_citations",
         "latency_p50",
         "latency_p95",
+        "first_token_latency_p50",
+        "first_token_latency_p95",
         "search_latency_p50",
         "errors",
     }
