@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measured import commit
+
 QUESTIONS = [
     "Which European companies are involved in Japan's F-X fighter program?",
     "By what year does Japan plan to raise defense spending to 2% of GDP?",
@@ -129,12 +131,13 @@ def main() -> None:
             if server is not None:
                 server.kill()
     keys = [k for k in results[0] if k != "generator"]
+    print(f"commit {commit()}\n")
     print("| figure | " + " | ".join(r["generator"] for r in results) + " |")
     print("|---" * (len(results) + 1) + "|")
     for key in keys:
         print(f"| {key} | " + " | ".join(str(r[key]) for r in results) + " |")
     if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+        args.out.write_text(json.dumps({"commit": commit(), "results": results}, indent=2))
 
 
 if __name__ == "__main__":

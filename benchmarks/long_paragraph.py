@@ -19,10 +19,11 @@ import json
 import random
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from measured import commit
 
 from askdef import AskDef, Settings
 from askdef.store import generation_name
@@ -73,9 +74,6 @@ def main() -> None:
     args = parser.parse_args()
     lines = (PROJECT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["question"] for line in lines[: args.questions]]
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT
-    ).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         normal = Path(shutil.copytree(PROJECT / "corpus", root / "normal"))
@@ -88,7 +86,7 @@ def main() -> None:
         ):
             AskDef(corpus, root / f"{corpus.name}-index").ingest()
             rows[name] = timed(corpus, root / f"{corpus.name}-index", questions)
-    print(f"commit {commit}, {len(questions)} questions, extractive, one at a time, cold\n")
+    print(f"commit {commit()}, {len(questions)} questions, extractive, one at a time, cold\n")
     print("| corpus | paragraphs | search p50 | search max | ask p50 | ask max |")
     print("|---|---|---|---|---|---|")
     for name, r in rows.items():

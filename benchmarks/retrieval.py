@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from measured import commit  # benchmarks/ is on the path of a script run from it
+
 # The same offline, quiet defaults askdef sets on import; the children import askdef first too.
 for _name, _value in {
     "HF_HUB_OFFLINE": "1",
@@ -235,12 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(run_system(args.system, data, args.limit_questions)))
         return 0
     results = [run_child(system, data, args.limit_questions) for system in SYSTEMS]
+    measured = commit()
     print(
-        f"{results[0]['questions']} questions over {results[0]['paragraphs']:,} paragraphs, k={K}\n"
+        f"commit {measured}: {results[0]['questions']} questions over "
+        f"{results[0]['paragraphs']:,} paragraphs, k={K}\n"
     )
     print(markdown_table(results))
     if args.out:
-        args.out.write_text(json.dumps({"k": K, "results": results}, indent=2) + "\n")
+        report = {"commit": measured, "k": K, "results": results}
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 
