@@ -40,9 +40,10 @@ SIZE = 1_117_320_768  # bytes of the assembled GGUF: 21 parts of 50 MiB and a la
 CACHE_ENV = "ASKDEF_CACHE_DIR"
 
 # Kinds of prompt whose fixed start (the system prompt) stays read in a slot of its own: the
-# answer, the entailment judge and the answer judge. With one slot every judge turn evicted
-# the answer's prompt, and each answer read its ~95-token system prompt again.
-SLOTS = 3
+# answer, the entailment judge, the answer judge and the follow-up condenser. With one slot
+# every judge turn evicted the answer's prompt, and each answer read its ~105-token system
+# prompt again. A slot's context costs ~115 MB of RAM for the 1.5B model at 4,096 tokens.
+SLOTS = 4
 _CHUNK = 8 * 1024 * 1024
 _LOG_ERRORS_ONLY = 1  # llama.cpp's log verbosity: 1 prints errors (why a load failed) only
 _SIDECAR_SUFFIX = ".sha256"
