@@ -114,6 +114,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child)))
         return
+    measured = commit()  # before the children run: the code they load is this commit's
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     results = []
@@ -131,13 +132,13 @@ def main() -> None:
             if server is not None:
                 server.kill()
     keys = [k for k in results[0] if k != "generator"]
-    print(f"commit {commit()}\n")
+    print(f"commit {measured}\n")
     print("| figure | " + " | ".join(r["generator"] for r in results) + " |")
     print("|---" * (len(results) + 1) + "|")
     for key in keys:
         print(f"| {key} | " + " | ".join(str(r[key]) for r in results) + " |")
     if args.out:
-        args.out.write_text(json.dumps({"commit": commit(), "results": results}, indent=2))
+        args.out.write_text(json.dumps({"commit": measured, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
