@@ -101,3 +101,18 @@ def test_search_reads_the_sentence_vectors_stored_at_indexing(
     fresh = real(model, texts)
     # the same vectors (up to the float noise of batching texts of other lengths together)
     assert all(stored[t] == pytest.approx(f, abs=1e-5) for t, f in zip(texts, fresh, strict=True))
+
+
+def test_each_text_gets_its_own_vector_when_batches_are_sorted_by_length(
+    indexed: AskDef,
+) -> None:
+    texts = [
+        "A long sentence about the joint development of a fighter jet by three countries.",
+        "Short.",
+        "A middling sentence about engines.",
+        "Short.",
+    ]
+    together = indexed.embedder.embed_documents(texts)
+    alone = [indexed.embedder.model.get_text_embedding(t) for t in texts]
+    assert all(v == pytest.approx(a, abs=1e-5) for v, a in zip(together, alone, strict=True))
+    assert together[1] == together[3] and together[0] != together[2]

@@ -39,11 +39,18 @@ class Embedder:
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> list[list[float]]:
-        """Embed texts in batches, calling ``progress(n_done_in_batch)`` after each batch."""
-        vectors: list[list[float]] = []
-        for i in range(0, len(texts), BATCH_SIZE):
-            batch = list(texts[i : i + BATCH_SIZE])
-            vectors.extend(self.model.get_text_embedding_batch(batch))
+        """Embed texts in batches, calling ``progress(n_done_in_batch)`` after each batch.
+
+        Texts are batched shortest first and returned in their own order: a batch pads to its
+        longest text, so batches of like lengths embed about twice as fast as document order.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for i in range(0, len(order), BATCH_SIZE):
+            batch = order[i : i + BATCH_SIZE]
+            embedded = self.model.get_text_embedding_batch([texts[j] for j in batch])
+            for j, vector in zip(batch, embedded, strict=True):
+                vectors[j] = vector
             if progress:
                 progress(len(batch))
         return vectors
