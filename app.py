@@ -4,7 +4,7 @@ Serves ./corpus (indexed into ./index on first start) on http://127.0.0.1:7860; 
 ``python app.py --help`` for the host, port, folders and generator.
 """
 
-from askdef.web import main
+from askdef.serve.web import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -9,7 +9,7 @@ Both systems answer the same questions with the same packaged Qwen2.5-Coder-1.5B
 askdef with its ``local`` generator (in-process), and llama-index's ``CitationQueryEngine``
 over askdef's own Chroma collection (same chunks, same embeddings, ``similarity_top_k`` equal
 to askdef's ``context_passages``), calling the model through llama.cpp's OpenAI-compatible
-server with ``OpenAILike``. Both are scored by askdef's evaluation (``askdef.evaluation``): the
+server with ``OpenAILike``. Both are scored by askdef's evaluation (``askdef.eval.evaluation``): the
 engine's ``[n]`` markers resolve to its source nodes, whose metadata names the paragraph; an
 answer counts as a refusal when it has no citation or says the documents lack the answer.
 ``--sample N`` takes N questions spread evenly over the file. ``--systems`` picks what runs, in
@@ -38,15 +38,16 @@ SYSTEMS = ("askdef", "askdef-openai", "citation-query-engine")
 
 
 class CitationEngineBot:
-    """The slice of ``AskDef`` that ``askdef.evaluation.evaluate`` uses, answered by llama-index."""
+    """The slice of ``AskDef`` that ``askdef.eval.evaluation.evaluate`` uses (its ``Bot``),
+    answered by llama-index."""
 
     def __init__(self, bot: Any, base_url: str, key: str) -> None:
         from llama_index.core import VectorStoreIndex
         from llama_index.core.query_engine import CitationQueryEngine
         from llama_index.llms.openai_like import OpenAILike
 
-        from askdef.retrieval import Generation
-        from askdef.store import IndexDir
+        from askdef.index.retrieval import Generation
+        from askdef.index.store import IndexDir
 
         self.settings = bot.settings
         self.embedder = bot.embedder
@@ -90,7 +91,7 @@ class CitationEngineBot:
         return [self._passage(h.node, h.score) for h in hits]
 
     def ask(self, question: str) -> Any:
-        from askdef.answering import looks_like_refusal
+        from askdef.answer.pipeline import looks_like_refusal
         from askdef.types import Answer, Citation, Timings
 
         started = time.perf_counter()
@@ -143,8 +144,8 @@ def main() -> int:
         parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
 
     from askdef import AskDef, Settings
-    from askdef.evaluation import evaluate
-    from askdef.report import write_report
+    from askdef.eval.evaluation import evaluate
+    from askdef.eval.report import write_report
 
     args.out.mkdir(parents=True, exist_ok=True)
     questions = _sample(args.questions, args.sample, args.out)

@@ -26,7 +26,7 @@ from pathlib import Path
 from measured import commit
 
 from askdef import AskDef, Settings
-from askdef.store import generation_name
+from askdef.index.backend import generation_name
 
 PROJECT = Path(__file__).resolve().parents[1]
 WORDS = (

@@ -71,7 +71,7 @@ def _peak_mb() -> float:
 
 
 def stage_extract(corpus: Path) -> dict[str, float]:
-    from askdef.loading import load_document
+    from askdef.ingest.loading import load_document
 
     started = time.perf_counter()
     for path in sorted(corpus.glob("*.pdf")):
@@ -81,7 +81,7 @@ def stage_extract(corpus: Path) -> dict[str, float]:
 
 def stage_ingest(corpus: Path, index: Path) -> dict[str, float]:
     from askdef import AskDef, Settings
-    from askdef.embedding import Embedder
+    from askdef.index.embedding import Embedder
 
     embedding = 0.0
     embed = Embedder.embed_documents

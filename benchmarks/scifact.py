@@ -8,7 +8,7 @@ Usage (from the project root, after ``make setup``)::
 
 Each claim of ``questions.jsonl`` is checked against each abstract in its ``relevant_ids``, as
 an answer sentence ``claim [1]`` citing that abstract as its one retrieved passage, through
-``askdef.citations.verify`` with the settings' threshold: accepted when the citation is kept.
+``askdef.answer.citations.verify`` with the settings' threshold: accepted when the citation is kept.
 Gold per pair: the abstract's evidence label, NOT_ENOUGH_INFO when it has none (138 SUPPORT,
 71 CONTRADICT, 130 NOT_ENOUGH_INFO pairs). The judge's probability of every judged pair is
 kept, so the share accepted per label is also given over a range of thresholds.
@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from askdef.citations import Entailment, verify
-from askdef.entailment import Judge
-from askdef.generation import make_judge
+from askdef.answer.citations import Entailment, verify
+from askdef.answer.entailment import Judge
+from askdef.answer.generation import make_judge
 from askdef.settings import Settings
 from askdef.types import Passage
 

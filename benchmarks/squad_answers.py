@@ -39,7 +39,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from askdef import AskDef, Settings
-    from askdef.report import metrics_table, write_report
+    from askdef.eval.report import metrics_table, write_report
 
     corpus_dir = args.workdir / "corpus"
     if not corpus_dir.is_dir():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from askdef import AskDef
-from askdef.embedding import Embedder, load_embedder
+from askdef.index.embedding import Embedder, load_embedder
 from askdef.settings import DEFAULT_EMBED_MODEL
 
 PROJECT = Path(__file__).resolve().parents[1]

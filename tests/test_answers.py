@@ -9,9 +9,9 @@ import pytest
 from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
-from askdef.answering import CONTINUED, MISSED
+from askdef.answer.pipeline import CONTINUED, MISSED
+from askdef.answer.prompts import REFUSAL
 from askdef.errors import GenerationError
-from askdef.prompts import REFUSAL
 from askdef.text import sentence_spans
 from fake_openai import FakeOpenAI
 
@@ -373,7 +373,7 @@ def test_without_fallback_the_fault_is_raised_with_its_reason(openai_bot) -> Non
 def test_local_generator_answers_cites_and_refuses_despite_injection(
     tmp_path: Path, embedder
 ) -> None:
-    from askdef import local_llm
+    from askdef.answer import local_llm
 
     if not local_llm.runtime_available():
         pytest.skip(f"the packaged local model is not installed: {local_llm.install_hint()}")

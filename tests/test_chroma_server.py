@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from askdef import AskDef, Settings
-from askdef.chroma_server import META, PREFIX, SENTENCES, ServerIndex
 from askdef.cli import main as cli_main
 from askdef.errors import IndexLockedError, IndexMissingError, StoreUnavailableError
+from askdef.index.chroma_server import META, PREFIX, SENTENCES, ServerIndex
 
 CHROMA = Path(sys.executable).with_name("chroma")
 PROJECT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 
 @pytest.fixture(autouse=True)
 def _quick_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("askdef.chroma_server.CONFIRM_PAUSE", 0.2)
+    monkeypatch.setattr("askdef.index.chroma_server.CONFIRM_PAUSE", 0.2)
 
 
 def _server_bot(corpus: Path, url: str, database: str) -> AskDef:
@@ -282,7 +282,7 @@ def test_server_down_at_start_then_mid_question_then_back(
     )
     assert cli.returncode == 1 and "cannot be reached" in cli.stderr
     assert "Traceback" not in cli.stderr
-    from askdef.http_api import error_status
+    from askdef.serve.http_api import error_status
 
     assert error_status(StoreUnavailableError("down")) == 503  # the API says: retry later
 
@@ -306,7 +306,7 @@ def test_embedded_mode_is_untouched_by_server_settings(corpus: Path, tmp_path: P
     """Without ASKDEF_CHROMA_URL nothing talks to a server: the index lives in index_dir."""
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     assert settings.chroma_url == ""
-    from askdef.store import IndexDir, open_backend
+    from askdef.index.store import IndexDir, open_backend
 
     assert isinstance(open_backend(settings), IndexDir)
     shutil.rmtree(tmp_path / "index", ignore_errors=True)

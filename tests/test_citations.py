@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fake_judge import ScriptedJudge
 
-from askdef.citations import Entailment, Removed, verify
-from askdef.claims import Claim, parse_claims
+from askdef.answer.citations import Entailment, Removed, verify
+from askdef.answer.claims import Claim, parse_claims
 from askdef.types import Passage
 
 FX = (
@@ -144,7 +144,7 @@ def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
 
 
 def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
-    from askdef.question_type import fits_question_type
+    from askdef.answer.question_type import fits_question_type
 
     assert not fits_question_type("When did they sign the pact?", "They signed a pact.")
     assert fits_question_type("When did they sign the pact?", "They signed it in March.")
@@ -154,7 +154,7 @@ def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
 
 
 def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
-    from askdef.question_type import fits_question_type, short_answer
+    from askdef.answer.question_type import fits_question_type, short_answer
 
     probation = "The probation period lasts six months."
     assert fits_question_type("How long is the probation period?", probation)
@@ -165,7 +165,7 @@ def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
 
 
 def test_times_of_day_and_amounts_keep_their_unit_as_people_write_them() -> None:
-    from askdef.question_type import fits_question_type, short_answer
+    from askdef.answer.question_type import fits_question_type, short_answer
 
     hours = "Core hours are 8:00 to 15:00, Monday to Friday."
     assert short_answer("When are the core hours?", hours, [hours]) == "8:00 to 15:00"
@@ -187,7 +187,8 @@ def test_times_of_day_and_amounts_keep_their_unit_as_people_write_them() -> None
 
 
 def test_a_number_written_in_words_is_the_same_number_in_digits() -> None:
-    from askdef.relevance import Vocabulary, unmentioned
+    from askdef.answer.relevance import unmentioned
+    from askdef.index.vocabulary import Vocabulary
     from askdef.text import numbers
 
     assert numbers("twelve weeks, twenty-one days, a dozen times, 1,000 people") == {
@@ -202,7 +203,7 @@ def test_a_number_written_in_words_is_the_same_number_in_digits() -> None:
 
 
 def test_the_short_answer_is_the_time_or_number_asked_for_as_the_quote_writes_it() -> None:
-    from askdef.question_type import short_answer
+    from askdef.answer.question_type import short_answer
 
     deals = "The deals signed in March 2024, and investments leading up to 2027, matter."
     assert short_answer("When were the deals signed?", "", [deals]) == "March 2024"
@@ -222,7 +223,7 @@ def test_the_short_answer_is_the_time_or_number_asked_for_as_the_quote_writes_it
 
 
 def test_no_short_answer_when_it_would_be_a_guess_or_is_not_asked_for() -> None:
-    from askdef.question_type import short_answer
+    from askdef.answer.question_type import short_answer
 
     assert short_answer("Who signed the deals?", "", ["Japan signed them in March."]) is None
     assert short_answer("When was it built?", "", ["Built in 1998 or 1999."]) is None
@@ -243,7 +244,7 @@ def test_decimals_and_abbreviations_do_not_end_a_sentence() -> None:
 
 
 def test_streamed_answer_stops_after_the_last_allowed_sentence_and_its_markers() -> None:
-    from askdef.generation import first_sentences
+    from askdef.answer.generation import first_sentences
 
     text = "It is 2.5 tons [1]. It rose. [2] It fell [1]. It held [3]."
     deltas = [text[i : i + 3] for i in range(0, len(text), 3)]  # as a model streams it
@@ -254,7 +255,7 @@ def test_streamed_answer_stops_after_the_last_allowed_sentence_and_its_markers()
 def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest_best_first() -> (
     None
 ):
-    from askdef.relevance import Scored, focus
+    from askdef.answer.relevance import Scored, focus
 
     first, second = PASSAGES[0].text, PASSAGES[1].text
     split = first.index("The F-X")
@@ -280,7 +281,7 @@ class _SameCosine:
 
 
 def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_first() -> None:
-    from askdef.relevance import Scorer, score_sentences
+    from askdef.answer.relevance import Scorer, score_sentences
 
     first = PASSAGES[0].text
     split = first.index("The F-X")
@@ -291,7 +292,8 @@ def test_of_sentences_alike_in_meaning_the_one_holding_the_question_words_ranks_
 
 
 def test_a_rare_word_shared_with_the_question_counts_more_than_a_common_one() -> None:
-    from askdef.relevance import Scorer, Vocabulary, score_sentences
+    from askdef.answer.relevance import Scorer, score_sentences
+    from askdef.index.vocabulary import Vocabulary
 
     text = "The defense budget rose. The academic council met."
     passage = Passage(doc_id="c.txt", paragraph=1, text=text, score=1.0, start=0, end=len(text))
@@ -307,7 +309,7 @@ def test_a_rare_word_shared_with_the_question_counts_more_than_a_common_one() ->
 
 
 def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
-    from askdef.relevance import Scorer, rerank
+    from askdef.answer.relevance import Scorer, rerank
 
     question = "What share of GDP will the defense budget reach?"
     ranked = rerank(Scorer(_SameCosine()), question, PASSAGES)
@@ -319,7 +321,7 @@ def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
 def test_a_stream_is_read_once_and_not_at_all_without_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import askdef.generation as generation
+    import askdef.answer.generation as generation
 
     reads: list[int] = []
     real = generation.sentence_spans

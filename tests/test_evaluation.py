@@ -12,10 +12,10 @@ import pytest
 from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Citation, Passage, Settings
+from askdef.answer.prompts import REFUSAL
 from askdef.errors import InputError, QuestionTooLongError
-from askdef.eval_questions import Gold, Question, load_questions
-from askdef.evaluation import EvalReport, EvalRow, aggregate, evaluate, score_row
-from askdef.metrics import (
+from askdef.eval.evaluation import EvalReport, EvalRow, aggregate, evaluate, score_row
+from askdef.eval.metrics import (
     answer_coverage,
     citation_recall,
     citation_support,
@@ -29,8 +29,8 @@ from askdef.metrics import (
     refusal_accuracy,
     strip_markers,
 )
-from askdef.prompts import REFUSAL
-from askdef.report import compare, report_data, write_report
+from askdef.eval.questions import Gold, Question, load_questions
+from askdef.eval.report import compare, report_data, write_report
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"
@@ -550,7 +550,7 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
 def test_citation_precision_is_judged_by_the_local_model_when_asked(
     indexed: AskDef, tmp_path: Path
 ) -> None:
-    from askdef import local_llm
+    from askdef.answer import local_llm
 
     if not local_llm.runtime_available():
         pytest.skip(f"the packaged local model is not installed: {local_llm.install_hint()}")

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from askdef import AskDef, Settings
 from askdef.cli import main as cli_main
 from askdef.errors import DiskFullError, IndexCorruptError
-from askdef.http_api import create_api
-from askdef.store import IndexDir
-from askdef.streaming import Gate
-from askdef.web import ensure_index
+from askdef.index.store import IndexDir
+from askdef.serve.http_api import create_api
+from askdef.serve.streaming import Gate
+from askdef.serve.web import ensure_index
 
 PROJECT = Path(__file__).resolve().parents[1]
 Fault = Callable[[Path], None]  # damages the live generation folder

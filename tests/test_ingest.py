@@ -25,10 +25,10 @@ from askdef.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from askdef.loading import corpus_files
-from askdef.store import IndexDir
-from askdef.vectors import open_vector_store
-from askdef.web import build_app
+from askdef.index.store import IndexDir
+from askdef.index.vectors import open_vector_store
+from askdef.ingest.loading import corpus_files
+from askdef.serve.web import build_app
 
 ARTICLE = "european-defense-industry-japan-potential.txt"
 
@@ -149,7 +149,7 @@ def test_a_file_of_another_type_is_reported_like_an_unreadable_one(
     assert ".DS_Store" not in run.stderr and ".git" not in run.stderr
     assert "added 2" in run.stdout
 
-    from askdef.chat import answer_turn
+    from askdef.serve.chat import answer_turn
 
     settings = Settings(corpus_dir=corpus, index_dir=index, generator="extractive", judge="none")
     bot = AskDef(settings=settings)
@@ -279,7 +279,7 @@ def test_second_writer_is_refused(corpus: Path, tmp_path: Path) -> None:
             "-c",
             textwrap.dedent(f"""
             import sys, time
-            from askdef.store import IndexDir
+            from askdef.index.store import IndexDir
             with IndexDir(__import__('pathlib').Path({str(index)!r})).writer_lock():
                 print('locked', flush=True)
                 time.sleep(60)
@@ -361,7 +361,7 @@ def test_ctrl_c_during_ingest_says_how_far_it_got(corpus: Path, tmp_path: Path, 
 def test_more_chunks_than_one_chroma_call_takes(tmp_path: Path) -> None:
     from llama_index.core.schema import TextNode
 
-    from askdef.vectors import add_nodes
+    from askdef.index.vectors import add_nodes
 
     store = open_vector_store(tmp_path, create=True)
     limit = store.client._client.get_max_batch_size()
@@ -379,7 +379,7 @@ def _hold_lock(index: Path) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-c",
-            "import sys, time, pathlib\nfrom askdef.store import IndexDir\n"
+            "import sys, time, pathlib\nfrom askdef.index.store import IndexDir\n"
             "with IndexDir(pathlib.Path(sys.argv[1])).writer_lock():\n"
             "    print('locked', flush=True)\n    time.sleep(60)\n",
             str(index),
@@ -413,7 +413,7 @@ def test_second_askdef_index_process_gets_the_lock_message(corpus: Path, tmp_pat
 def test_serve_startup_waits_for_a_writer_instead_of_crashing(
     corpus: Path, tmp_path: Path, embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from askdef.web import ensure_index
+    from askdef.serve.web import ensure_index
 
     index = tmp_path / "index"
     bot = AskDef(corpus_dir=corpus, index_dir=index)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from askdef.lead_in import continuations
+from askdef.answer.lead_in import continuations
 from askdef.text import sentence_spans
 from askdef.types import Citation, Passage
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from askdef import local_llm
+from askdef.answer import local_llm
+from askdef.answer.local_llm import LocalChat, assemble, install_hint, packaged_model_path
 from askdef.errors import GenerationError, ModelError
-from askdef.local_llm import LocalChat, assemble, install_hint, packaged_model_path
 
 RANCE = [
     {"role": "system", "content": "You answer only from the given text."},
@@ -188,8 +188,8 @@ def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_short
 ) -> None:
     # A name, a number or a stutter the cited paragraph lacks once had a rule of its own
     # before the judge; the judge alone now decides, and the real model must catch them.
-    from askdef.citations import Entailment, verify
-    from askdef.entailment import ChatJudge
+    from askdef.answer.citations import Entailment, verify
+    from askdef.answer.entailment import ChatJudge
     from askdef.types import Passage
 
     fx = (
@@ -216,8 +216,8 @@ def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_short
 def test_an_answer_finds_its_fixed_start_read_after_judge_turns(chat: LocalChat) -> None:
     # Each kind of prompt keeps a slot: the judge's turns between two answers must not make
     # the next answer read its system prompt again (on 2 cores, ~2 s of every answer).
-    from askdef.entailment import answers_messages, judge_messages
-    from askdef.prompts import answer_messages
+    from askdef.answer.entailment import answers_messages, judge_messages
+    from askdef.answer.prompts import answer_messages
     from askdef.types import Passage
 
     def passage(text: str) -> Passage:

@@ -1,6 +1,6 @@
 """Paragraph splitting and generic web-debris cleaning, on made-up pages."""
 
-from askdef.paragraphs import MAX_PARAGRAPH_CHARS, split_paragraphs
+from askdef.ingest.paragraphs import MAX_PARAGRAPH_CHARS, split_paragraphs
 from askdef.text import sentence_spans
 
 PAGE = """Why Lighthouses Still Matter

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from askdef import Answer, AskDef, Settings
-from askdef.loading import page_at
-from askdef.paragraphs import split_paragraphs
-from askdef.pdf import pdf_text
-from askdef.render import sources_html
-from askdef.web import build_app
+from askdef.index.retrieval import page_at
+from askdef.ingest.paragraphs import split_paragraphs
+from askdef.ingest.pdf import pdf_text
+from askdef.serve.render import sources_html
+from askdef.serve.web import build_app
 
 pytest.importorskip("reportlab")
 from pdf_maker import PdfMaker

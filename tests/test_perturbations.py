@@ -32,7 +32,7 @@ def _cases() -> list[tuple[str, str, str, str]]:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AskDef, FakeOpenAI]]:
-    from askdef import local_llm
+    from askdef.answer import local_llm
 
     if not local_llm.runtime_available():
         pytest.skip(f"the packaged local model is not installed: {local_llm.install_hint()}")

@@ -6,7 +6,7 @@ import pytest
 
 from askdef import AskDef
 from askdef.errors import EmptyQuestionError, QuestionTooLongError
-from askdef.retrieval import reciprocal_rank_fusion
+from askdef.index.retrieval import reciprocal_rank_fusion
 
 ARTICLE = "european-defense-industry-japan-potential.txt"
 TIES = "japan-europe-defense-ties-global-security.txt"
@@ -78,7 +78,7 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 def test_search_reads_the_sentence_vectors_stored_at_indexing(
     indexed: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from askdef.relevance import score_sentences
+    from askdef.answer.relevance import score_sentences
 
     model = indexed.embedder.model
     embedded: list[str] = []

@@ -23,11 +23,11 @@ from starlette.routing import Mount, Route
 from test_browser import ARGS, CHROMIUM
 
 from askdef import Answer, AskDef, Settings
-from askdef.embedding import Embedder
 from askdef.errors import InputError, InvalidTextError, QuestionTooLongError
-from askdef.http_guard import PUBLIC, PUBLIC_PREFIXES, Backoff, BodyLimit
+from askdef.index.embedding import Embedder
 from askdef.safe_output import StreamEscaper, plain
-from askdef.web import answer_turn, build_app
+from askdef.serve.http_guard import PUBLIC, PUBLIC_PREFIXES, Backoff, BodyLimit
+from askdef.serve.web import answer_turn, build_app
 from fake_openai import FakeOpenAI
 from test_web import AUTH, running
 

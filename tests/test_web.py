@@ -31,9 +31,9 @@ from askdef.errors import (
     GenerationError,
     QuestionTooLongError,
 )
-from askdef.http_api import Gate, ServerBusyError, document_page
+from askdef.serve.http_api import Gate, ServerBusyError, document_page
+from askdef.serve.web import answer_turn, auth_from_env, build_app, serve
 from askdef.types import Paragraph, Passage
-from askdef.web import answer_turn, auth_from_env, build_app, serve
 from fake_openai import FakeOpenAI
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from askdef import AskDef, Settings
-from askdef.paragraphs import split_paragraphs
-from askdef.word import docx_text
+from askdef.ingest.paragraphs import split_paragraphs
+from askdef.ingest.word import docx_text
 
 docx = pytest.importorskip("docx")
 

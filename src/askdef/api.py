@@ -9,25 +9,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from askdef.answering import stream_answer
-from askdef.embedding import Embedder, load_embedder
+from askdef.answer.generation import Generator, make_generator, make_judge
+from askdef.answer.pipeline import stream_answer
+from askdef.answer.relevance import Scorer, rerank
 from askdef.errors import (
     CorpusNotFoundError,
     EmptyQuestionError,
     InvalidTextError,
     QuestionTooLongError,
 )
-from askdef.generation import Generator, make_generator, make_judge
-from askdef.ingest import ProgressFactory, ingest
-from askdef.relevance import Scorer, rerank
-from askdef.retrieval import Generation
+from askdef.index.backend import Manifest
+from askdef.index.embedding import Embedder, load_embedder
+from askdef.index.retrieval import Generation
+from askdef.index.store import open_backend
+from askdef.ingest.pipeline import ProgressFactory, ingest
 from askdef.settings import Settings
-from askdef.store import Manifest, open_backend
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
-    from askdef.entailment import Judge
-    from askdef.evaluation import EvalReport
+    from askdef.answer.entailment import Judge
+    from askdef.eval.evaluation import EvalReport
 
 # Lone surrogates (a str holds them, UTF-8 cannot encode them: the embedder fails) and the
 # control characters (category Cc) but tab, newline and carriage return, which are not text.
@@ -92,7 +93,7 @@ class AskDef:
         """The ``k`` paragraphs that best match ``question``, best first.
 
         Dense and BM25 results are fused, then the best ``rerank_pool`` of them re-ordered by
-        their best sentence (see ``askdef.relevance.rerank``). Raises ``InputError`` for an
+        their best sentence (see ``askdef.answer.relevance.rerank``). Raises ``InputError`` for an
         empty or too long question, or one with a character no model can read.
         """
         return self._search(self._check_question(question), k or self.settings.top_k)
@@ -143,8 +144,8 @@ class AskDef:
         """
         text = self._check_question(question)
         history = self._check_history(history or [])
-        from askdef.extractive import MIN_SCORE, ExtractiveGenerator
-        from askdef.relevance import missed_sentence
+        from askdef.answer.extractive import MIN_SCORE, ExtractiveGenerator
+        from askdef.answer.relevance import missed_sentence
 
         generator = self.generator
         generation = self._live_generation()
@@ -183,13 +184,13 @@ class AskDef:
         self, questions: str | Path, *, progress: bool = True, k: int = 5, judge: str = "auto"
     ) -> EvalReport:
         """Score answers and retrieval on a JSONL question set; ``judge`` (local, openai,
-        none, auto) grades citation precision. See ``askdef.evaluation``."""
-        from askdef.evaluation import evaluate
+        none, auto) grades citation precision. See ``askdef.eval.evaluation``."""
+        from askdef.eval.evaluation import evaluate
 
         return evaluate(self, Path(questions), progress=progress, k=k, judge=judge)
 
     def check(self) -> Manifest:
-        """Open the live index, checking that its parts agree (see ``askdef.index_check``);
+        """Open the live index, checking that its parts agree (see ``askdef.index.check``);
         its manifest. Raises ``IndexCorruptError`` naming each damaged part (``askdef index``
         repairs it), ``IndexMissingError`` before the first ingest."""
         return self._live_generation().manifest
@@ -210,7 +211,7 @@ class AskDef:
         its sha256 must be the indexed one: nothing else under (or linked from) the corpus
         folder can be read this way.
         """
-        from askdef.loading import PDF_SUFFIXES, sha256_of
+        from askdef.ingest.loading import PDF_SUFFIXES, sha256_of
 
         files = self._live_generation().manifest.files
         indexed = next((key for key in files if key == doc_id), None)
@@ -228,7 +229,7 @@ class AskDef:
         """The corpus files the live index does not hold (of a type askdef does not read,
         unreadable, links out of the corpus), sorted; ``askdef index`` says why for each.
         Hidden files are not corpus files. Empty when the corpus folder is not there."""
-        from askdef.loading import corpus_files, doc_id_of
+        from askdef.ingest.loading import corpus_files, doc_id_of
 
         corpus = self.settings.corpus_dir
         try:

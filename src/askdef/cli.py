@@ -144,7 +144,7 @@ def _answerer(args: argparse.Namespace) -> _Answerer:
     this same index generation (and generator, if one is asked for), whose models are
     loaded already; else ``AskDef`` here."""
     from askdef.client import Client
-    from askdef.web import auth_from_env
+    from askdef.serve.web import auth_from_env
 
     if args.server:
         return Client(args.server, auth=auth_from_env())
@@ -160,8 +160,9 @@ def _running_server(bot: AskDef, generator: str | None) -> Client | None:
     import os
 
     from askdef.client import Client
-    from askdef.store import generation_name, open_backend
-    from askdef.web import DEFAULT_PORT, auth_from_env
+    from askdef.index.backend import generation_name
+    from askdef.index.store import open_backend
+    from askdef.serve.web import DEFAULT_PORT, auth_from_env
 
     port = os.environ.get("ASKDEF_PORT", str(DEFAULT_PORT))
     client = Client(f"http://127.0.0.1:{port}", auth=auth_from_env(), connect_timeout=0.5)
@@ -258,7 +259,7 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from askdef.errors import InputError
-    from askdef.report import compare, judge_line, metrics_table, write_report
+    from askdef.eval.report import compare, judge_line, metrics_table, write_report
 
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])))
@@ -277,7 +278,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from askdef.web import serve
+    from askdef.serve.web import serve
 
     serve(
         _bot(args, **({"generator": args.generator} if args.generator else {})),

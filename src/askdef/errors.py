@@ -72,7 +72,7 @@ class IndexMissingError(StoreError):
 class IndexCorruptError(StoreError):
     """The index exists but is damaged: a part cannot be read, or the parts disagree.
 
-    ``problems`` maps each damaged part (``askdef.index_check.PARTS``) to what is wrong.
+    ``problems`` maps each damaged part (``askdef.index.check.PARTS``) to what is wrong.
     """
 
     def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:

@@ -11,7 +11,7 @@ Model text, document text and LLM error bodies are untrusted.
 - ``clean_html``: askdef's own HTML (the sources panel) through nh3, a maintained sanitizer,
   with an allowlist of tags and attributes, links to http(s) or relative URLs only.
 
-The chat page's Content-Security-Policy (``askdef.http_guard``) forbids external images,
+The chat page's Content-Security-Policy (``askdef.serve.http_guard``) forbids external images,
 frames and scripts as a second line: a gap here still could not load anything.
 """
 

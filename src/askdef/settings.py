@@ -8,7 +8,13 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from askdef.entailment import ANSWERED, ENTAILED
+# Least P(yes) for the judge's "yes", tuned on the bundled-corpus half of the perturbation
+# suite (tests/data): see askdef.answer.entailment.judge_messages.
+ENTAILED = 0.75
+# Least P(yes) for "these quotes answer the question", tuned on part of SQuAD 2.0 (see
+# askdef.answer.entailment.answers_messages).
+ANSWERED = 0.1
+
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 

@@ -117,7 +117,8 @@ class Timings(_Frozen):
     )
     total: float = 0.0
     judge: float = Field(
-        default=0.0, description="Of the total, the entailment judge's share (askdef.citations)."
+        default=0.0,
+        description="Of the total, the entailment judge's share (askdef.answer.citations).",
     )
 
 
