@@ -91,7 +91,7 @@ class CitationEngineBot:
         return [self._passage(h.node, h.score) for h in hits]
 
     def ask(self, question: str) -> Any:
-        from askdef.answer.pipeline import looks_like_refusal
+        from askdef.answer.steps import looks_like_refusal
         from askdef.types import Answer, Citation, Timings
 
         started = time.perf_counter()

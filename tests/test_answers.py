@@ -9,8 +9,8 @@ import pytest
 from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
-from askdef.answer.pipeline import CONTINUED, MISSED
 from askdef.answer.prompts import REFUSAL
+from askdef.answer.steps import AddMissedSentence, ContinueLeadIn
 from askdef.errors import GenerationError
 from askdef.text import sentence_spans
 from fake_openai import FakeOpenAI
@@ -87,7 +87,7 @@ def test_an_opening_sentence_that_only_announces_brings_the_one_after_it(indexed
     )
     opener = "Both Europe and Japan face common security challenges."
     assert answer.text.startswith(opener[:-1]) and "Russian aggression" in answer.text
-    assert CONTINUED in answer.notices
+    assert ContinueLeadIn.notice in answer.notices
     quotes = {c.quote: c for c in answer.citations}
     following = next(q for q in quotes if q.startswith("In Europe, NATO"))
     assert quotes[opener].n == quotes[following].n and quotes[opener].paragraph == 7
@@ -196,7 +196,7 @@ def test_a_clearly_better_sentence_the_model_left_out_is_added(openai_bot) -> No
     bot, _ = openai_bot([("cite", near)])
     answer = bot.ask(FX_QUESTION)
     assert not answer.refused and answer.text.startswith(near)
-    assert "Rolls-Royce" in answer.text and answer.notices == [MISSED]
+    assert "Rolls-Royce" in answer.text and answer.notices == [AddMissedSentence.notice]
     assert [c.paragraph for c in answer.citations][-1] == 10
     assert FX_QUOTE in answer.citations[-1].quote
 
@@ -214,7 +214,7 @@ def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -
     )
     assert not answer.refused and answer.text.startswith(first)
     assert "Tokyo is investing heavily in advanced technologies" in answer.citations[-1].quote
-    assert answer.notices == [MISSED]
+    assert answer.notices == [AddMissedSentence.notice]
 
 
 def test_a_model_citing_an_announcing_opener_gets_the_sentence_that_says_it(openai_bot) -> None:
@@ -222,7 +222,9 @@ def test_a_model_citing_an_announcing_opener_gets_the_sentence_that_says_it(open
     answer = bot.ask("What makes Japan appealing to European arms makers as a partner?")
     assert not answer.refused and answer.text.startswith("Japan presents a highly attractive")
     assert "technological base and a growing defense budget" in answer.text
-    assert CONTINUED in answer.notices and {c.paragraph for c in answer.citations} == {4}
+    assert ContinueLeadIn.notice in answer.notices and {c.paragraph for c in answer.citations} == {
+        4
+    }
 
 
 def test_a_weaker_sentence_that_only_repeats_the_question_is_not_added(openai_bot) -> None:
