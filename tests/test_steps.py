@@ -21,18 +21,9 @@ from askdef.answer.steps import (
     parsed,
 )
 from askdef.types import Answer, Delta, Fallback, Passage, Timings
+from test_citations import BUDGET, FX, PASSAGES
 
-OPENER = "For instance, Europe’s involvement is a testament to this partnership."
-FX = (
-    f"{OPENER} The F-X program, Japan’s initiative to replace its aging fleet of F-2 fighters, "
-    "is a key area where European defense contractors such as BAE Systems, Leonardo, and "
-    "Rolls-Royce are involved."
-)
-BUDGET = "Japan’s decision to increase its defense budget to 2% of GDP by 2027 signals commitment."
-PASSAGES = [
-    Passage(doc_id="a.txt", paragraph=10, text=FX, score=1.0, start=1000, end=1000 + len(FX)),
-    Passage(doc_id="b.txt", paragraph=3, text=BUDGET, score=0.9, start=50, end=50 + len(BUDGET)),
-]
+OPENER = FX[: FX.index(".") + 1]  # the paragraph opens by announcing it
 QUESTION = "How much will Japan spend on defense by 2027?"
 
 
