@@ -175,3 +175,13 @@ def test_ask_answers_through_a_running_server(indexed: AskDef, tmp_path: Path) -
     assert f"(answering through the askdef server at {url})" in found.stderr
     assert "answering through" not in elsewhere.stderr  # that server serves another index
     assert elsewhere.stdout.startswith(body)
+
+
+def test_serve_listens_where_the_environment_says(monkeypatch: Any) -> None:
+    from askdef.cli import _parser
+
+    monkeypatch.setenv("ASKDEF_PORT", "7999")
+    monkeypatch.setenv("ASKDEF_HOST", "0.0.0.0")
+    args = _parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("0.0.0.0", 7999)
+    assert _parser().parse_args(["serve", "--port", "8001"]).port == 8001  # the flag wins

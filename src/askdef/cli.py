@@ -19,6 +19,8 @@ EXIT_PARTIAL = 3  # the command ran, but some corpus files could not be indexed
 
 
 def _parser() -> argparse.ArgumentParser:
+    from askdef.serve.web import add_address_arguments
+
     parser = argparse.ArgumentParser(
         prog="askdef",
         description="Answers about a folder of documents, each claim cited to its paragraph.",
@@ -78,8 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(run=_eval)
 
     serve = sub.add_parser("serve", help="serve the web chat and HTTP API")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    add_address_arguments(serve)
     serve.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
     serve.set_defaults(run=_serve)
     return parser
@@ -157,15 +158,12 @@ def _answerer(args: argparse.Namespace) -> _Answerer:
 
 
 def _running_server(bot: AskDef, generator: str | None) -> Client | None:
-    import os
-
     from askdef.client import Client
     from askdef.index.backend import generation_name
     from askdef.index.store import open_backend
-    from askdef.serve.web import DEFAULT_PORT, auth_from_env
+    from askdef.serve.web import auth_from_env, default_port
 
-    port = os.environ.get("ASKDEF_PORT", str(DEFAULT_PORT))
-    client = Client(f"http://127.0.0.1:{port}", auth=auth_from_env(), connect_timeout=0.5)
+    client = Client(f"http://127.0.0.1:{default_port()}", auth=auth_from_env(), connect_timeout=0.5)
     try:
         health = client.health()
         index = open_backend(bot.settings)

@@ -232,12 +232,14 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python app.py``: serve ./corpus (indexed into ./index) on http://127.0.0.1:7860."""
-    from askdef.api import AskDef
-    from askdef.settings import Settings
+def default_port() -> int:
+    """The port askdef serves on: ``ASKDEF_PORT``, else 7860."""
+    return int(os.environ.get("ASKDEF_PORT", DEFAULT_PORT))
 
-    parser = argparse.ArgumentParser(prog="app.py", description="Serve the askdef web chat.")
+
+def add_address_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--host`` and ``--port``, defaulting to ``ASKDEF_HOST`` and ``ASKDEF_PORT`` (for
+    ``python app.py`` and ``askdef serve`` alike)."""
     parser.add_argument(
         "--host",
         default=os.environ.get("ASKDEF_HOST", DEFAULT_HOST),
@@ -246,9 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("ASKDEF_PORT", DEFAULT_PORT)),
+        default=default_port(),
         help="port (default: 7860, or ASKDEF_PORT); login with ASKDEF_AUTH=user:password",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python app.py``: serve ./corpus (indexed into ./index) on http://127.0.0.1:7860."""
+    from askdef.api import AskDef
+    from askdef.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the askdef web chat.")
+    add_address_arguments(parser)
     parser.add_argument("--corpus", help="corpus folder (default: ./corpus or ASKDEF_CORPUS_DIR)")
     parser.add_argument("--index", help="index folder (default: ./index or ASKDEF_INDEX_DIR)")
     parser.add_argument(
