@@ -73,10 +73,13 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
         start = None
 
 
+_FOLDED = str.maketrans("‘’“”–—", "''\"\"--")
+
+
 def normalize(text: str) -> str:
     """Case-folded, quote-folded, whitespace-collapsed text for verbatim comparisons."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans("‘’“”–—", "''\"\"--"))
+    text = text.translate(_FOLDED)
     return " ".join(text.casefold().split())
 
 

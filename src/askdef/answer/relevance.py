@@ -67,28 +67,36 @@ def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
     return sorted(missing)
 
 
-def relevance(
-    question: str,
-    passage: Passage,
-    sentence: str,
-    cosine: float,
-    weight: Callable[[str], float],
-) -> float:
-    """Half meaning (embedding cosine), a quarter the question's content words in the sentence,
-    a quarter in its paragraph, each word counted by its ``weight``: the paragraph term finds
-    the place, the sentence term the line. (Measured on SQuAD, the sentence term lifts the
+def relevances(
+    scorer: Scorer, question: str, located: Sequence[tuple[Passage, str]]
+) -> list[float]:
+    """The relevance to ``question`` of each sentence of ``located`` (its passage, its text):
+    half meaning (embedding cosine), a quarter the question's content words in the sentence, a
+    quarter in its paragraph, each word counted by the scorer's ``weight``: the paragraph term
+    finds the place, the sentence term the line. (Measured on SQuAD, the sentence term lifts the
     right sentence to the top 77% of the time instead of 69%; weighting words by the corpus's
     inverse document frequency lifts the gold paragraph to first place after ``rerank`` for
     92% of the bundled questions instead of 89%, and 87.5% of 400 SQuAD ones instead of
     86.75%.)"""
+    import numpy as np
+
+    query = np.asarray(scorer.embedder.embed_query(question), dtype=np.float64)
+    texts = [f"{p.section or ''}\n{sentence}" for p, sentence in located]
+    cosines = np.asarray(scorer.sentence_vectors(texts), dtype=np.float64) @ query
     asked = content_words(question)
     if not asked:
-        return 0.5 * cosine
+        return [0.5 * float(c) for c in cosines]
+    weight = scorer.weight
     total = sum(map(weight, asked))
-    paragraph = content_words(f"{passage.section or ''} {passage.text}")
-    in_paragraph = sum(map(weight, asked & paragraph))
-    in_sentence = sum(map(weight, asked & content_words(sentence)))
-    return 0.5 * cosine + 0.25 * (in_paragraph + in_sentence) / total
+    in_paragraph: dict[str, float] = {}  # each paragraph's words counted once
+    scores = []
+    for (p, sentence), cosine in zip(located, cosines, strict=True):
+        key = f"{p.section or ''} {p.text}"
+        if key not in in_paragraph:
+            in_paragraph[key] = sum(map(weight, asked & content_words(key)))
+        in_sentence = sum(map(weight, asked & content_words(sentence)))
+        scores.append(0.5 * float(cosine) + 0.25 * (in_paragraph[key] + in_sentence) / total)
+    return scores
 
 
 def score_sentences(scorer: Scorer, question: str, passages: list[Passage]) -> list[Scored]:
@@ -98,14 +106,9 @@ def score_sentences(scorer: Scorer, question: str, passages: list[Passage]) -> l
     ]
     if not located:
         return []
-    query = scorer.embedder.embed_query(question)
-    vectors = scorer.sentence_vectors(
-        [f"{passages[i].section or ''}\n{text}" for i, _, _, text in located]
-    )
-    weight = scorer.weight
+    scores = relevances(scorer, question, [(passages[i], text) for i, _, _, text in located])
     scored = [
-        Scored(i, a, b, text, relevance(question, passages[i], text, _dot(query, vector), weight))
-        for (i, a, b, text), vector in zip(located, vectors, strict=True)
+        Scored(i, a, b, text, score) for (i, a, b, text), score in zip(located, scores, strict=True)
     ]
     return sorted(scored, key=lambda s: -s.score)
 
@@ -133,12 +136,7 @@ def quote_relevance(
     quoted = [(by_ref[c.doc_id, c.paragraph], c.quote) for c in citations]
     if not quoted:
         return None
-    query = scorer.embedder.embed_query(question)
-    vectors = scorer.sentence_vectors([f"{p.section or ''}\n{quote}" for p, quote in quoted])
-    return max(
-        relevance(question, p, quote, _dot(query, vector), scorer.weight)
-        for (p, quote), vector in zip(quoted, vectors, strict=True)
-    )
+    return max(relevances(scorer, question, quoted))
 
 
 def missed_sentence(
@@ -202,7 +200,3 @@ def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Pa
         mine = [s.text for s in scored if s.passage == i and s in kept]
         focused.append(p.model_copy(update={"text": " ".join(mine) if mine else p.text}))
     return focused
-
-
-def _dot(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True))

@@ -137,9 +137,10 @@ def stored_sentence_vectors(sentences: Any, texts: Sequence[str]) -> dict[str, l
     """The stored vectors of those of ``texts`` the collection holds."""
     keys = {sentence_key(t): t for t in texts}
     got = sentences.get(ids=list(keys), include=["embeddings"])
-    return {
-        keys[i]: [float(x) for x in v] for i, v in zip(got["ids"], got["embeddings"], strict=True)
-    }
+    import numpy as np
+
+    found = np.asarray(got["embeddings"], dtype=np.float64).tolist() if got["ids"] else []
+    return dict(zip((keys[i] for i in got["ids"]), found, strict=True))
 
 
 def sentence_key(text: str) -> str:
