@@ -9,7 +9,7 @@ import pytest
 
 from askdef import AskDef
 from askdef.index.embedding import Embedder, load_embedder
-from askdef.settings import DEFAULT_EMBED_MODEL
+from askdef.settings import DEFAULT_EMBED_MODEL, Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"
@@ -17,7 +17,7 @@ CORPUS = PROJECT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return load_embedder(DEFAULT_EMBED_MODEL)
+    return load_embedder(DEFAULT_EMBED_MODEL, Settings().onnx_cache)
 
 
 @pytest.fixture

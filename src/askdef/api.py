@@ -76,7 +76,7 @@ class AskDef:
     @property
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use and shared by the whole process."""
-        return load_embedder(self.settings.embed_model)
+        return load_embedder(self.settings.embed_model, self.settings.onnx_cache)
 
     def ingest(
         self, *, rebuild: bool = False, progress: ProgressFactory | None = None

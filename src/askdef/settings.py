@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +43,17 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
         description="Sentence-transformers model: the packaged default, or a local model folder.",
+    )
+    embed_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="Runtime of the embedding model: onnxruntime (exported once into cache_dir, "
+        "same vectors, faster) or torch. askdef falls back to torch when the export fails.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "askdef"
+        ),
+        description="Folder for files askdef derives from its models (the ONNX export).",
     )
     chunk_size: int = Field(
         256, ge=32, description="Most word pieces a chunk embeds, its section line included."
@@ -140,6 +152,11 @@ class Settings(BaseSettings):
     examples: tuple[str, ...] = Field(
         (), description="Example questions the web chat offers (JSON list in ASKDEF_EXAMPLES)."
     )
+
+    @property
+    def onnx_cache(self) -> Path | None:
+        """Where the embedding model's ONNX export lives, or None to embed with torch."""
+        return self.cache_dir / "onnx" if self.embed_backend == "onnx" else None
 
     def index_shape(self) -> dict[str, Any]:
         """The settings an index depends on; an index built with others must be rebuilt."""
