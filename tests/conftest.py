@@ -17,7 +17,8 @@ CORPUS = PROJECT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return load_embedder(DEFAULT_EMBED_MODEL, Settings().onnx_cache)
+    settings = Settings()  # the backend a user gets, so the tests exercise it
+    return load_embedder(DEFAULT_EMBED_MODEL, settings.embed_backend, settings.cache_dir)
 
 
 @pytest.fixture

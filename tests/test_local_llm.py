@@ -13,6 +13,7 @@ import pytest
 from askdef.answer import local_llm
 from askdef.answer.local_llm import LocalChat, assemble, install_hint, packaged_model_path
 from askdef.errors import GenerationError, ModelError
+from askdef.settings import Settings, default_cache_dir
 
 RANCE = [
     {"role": "system", "content": "You answer only from the given text."},
@@ -130,9 +131,10 @@ def test_cache_dir_comes_from_the_environment(
 ) -> None:
     monkeypatch.delenv("ASKDEF_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert local_llm.default_cache_dir() == tmp_path / "xdg" / "askdef"
+    assert default_cache_dir() == tmp_path / "xdg" / "askdef"
     monkeypatch.setenv("ASKDEF_CACHE_DIR", str(tmp_path / "mine"))
-    assert local_llm.default_cache_dir() == tmp_path / "mine"
+    assert default_cache_dir() == tmp_path / "mine"
+    assert Settings().cache_dir == tmp_path / "mine"
 
 
 def test_loading_a_file_that_is_not_a_model_names_it(tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ class AskDef:
     @property
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use and shared by the whole process."""
-        return load_embedder(self.settings.embed_model, self.settings.onnx_cache)
+        s = self.settings
+        return load_embedder(s.embed_model, s.embed_backend, s.cache_dir)
 
     def ingest(
         self, *, rebuild: bool = False, progress: ProgressFactory | None = None

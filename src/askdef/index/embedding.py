@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askdef.errors import ModelError
-from askdef.index.onnx_encoder import use_onnx
-from askdef.settings import DEFAULT_EMBED_MODEL
+from askdef.index.exported_encoder import use_exported
+from askdef.settings import DEFAULT_EMBED_MODEL, EmbedBackend, default_cache_dir
 
 if TYPE_CHECKING:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -116,11 +116,14 @@ def _model_path(name: str) -> Path:
 
 
 @functools.cache
-def load_embedder(name: str, onnx_cache: Path | None = None) -> Embedder:
+def load_embedder(
+    name: str, backend: EmbedBackend = "torch", cache_dir: Path | None = None
+) -> Embedder:
     """Load ``name`` (the packaged default or a model folder) once per process.
 
-    With ``onnx_cache``, the model's transformer runs in onnxruntime, exported once into that
-    folder (same vectors, faster); if that fails, askdef logs why and keeps torch.
+    ``backend`` "openvino" or "onnx" runs the model's transformer from an ONNX export made once
+    into ``cache_dir``'s ``onnx/`` folder (default :func:`default_cache_dir`); if that fails or
+    does not embed as torch does, askdef logs why and keeps torch.
     """
     path = _model_path(name)
     import transformers
@@ -132,8 +135,8 @@ def load_embedder(name: str, onnx_cache: Path | None = None) -> Embedder:
     except Exception as exc:  # any loader failure is reported as one clear message
         raise ModelError(f"Could not load embedding model from {path}: {exc}") from exc
     st = model._model  # the SentenceTransformer underneath: its tokenizer sizes chunks
-    if onnx_cache is not None:
-        use_onnx(st, path, onnx_cache)
+    if backend != "torch":
+        use_exported(st, path, (cache_dir or default_cache_dir()) / "onnx", backend)
     dimension, max_tokens = st.get_embedding_dimension(), st.max_seq_length
     if dimension is None or max_tokens is None:
         raise ModelError(f"{path} does not declare its embedding size; is it a sentence model?")
