@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from askdef.errors import ModelError
-from askdef.index.exported_encoder import use_exported
 from askdef.settings import DEFAULT_EMBED_MODEL, EmbedBackend, default_cache_dir
 
 if TYPE_CHECKING:
@@ -136,6 +135,8 @@ def load_embedder(
         raise ModelError(f"Could not load embedding model from {path}: {exc}") from exc
     st = model._model  # the SentenceTransformer underneath: its tokenizer sizes chunks
     if backend != "torch":
+        from askdef.index.exported_encoder import use_exported  # imports torch: not at import
+
         use_exported(st, path, (cache_dir or default_cache_dir()) / "onnx", backend)
     dimension, max_tokens = st.get_embedding_dimension(), st.max_seq_length
     if dimension is None or max_tokens is None:
