@@ -132,6 +132,7 @@ def test_cache_dir_comes_from_the_environment(
     monkeypatch.delenv("ASKDEF_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "askdef"
+    assert Settings().cache_dir == tmp_path / "xdg" / "askdef"
     monkeypatch.setenv("ASKDEF_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
     assert Settings().cache_dir == tmp_path / "mine"

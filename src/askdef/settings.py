@@ -63,10 +63,9 @@ class Settings(BaseSettings):
         "once into cache_dir; askdef keeps torch when that fails.",
     )
     cache_dir: Path = Field(
-        default_factory=lambda: (
-            Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "askdef"
-        ),
-        description="Folder for files askdef derives from its models (the ONNX export).",
+        default_factory=default_cache_dir,
+        description="Folder for files askdef derives from its packaged models: the local LLM's "
+        "assembled weights and the embedding model's ONNX export.",
     )
     chunk_size: int = Field(
         256, ge=32, description="Most word pieces a chunk embeds, its section line included."
