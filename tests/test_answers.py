@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -159,7 +160,8 @@ def test_openai_answer_is_verified_and_sources_are_fenced(openai_bot) -> None:
     fenced, after = prompt.split(opening.replace("<", "</"), 1)
     assert opening.startswith("<sources-") and len(opening) > len("<sources-") + 8
     assert FX_QUOTE in fenced
-    assert all(f"[{n}]" in fenced for n in range(1, len(answer.passages) + 1))
+    shown = [int(n) for n in re.findall(r"^\[(\d+)\] ", fenced, flags=re.MULTILINE)]
+    assert shown[0] == 1 and shown == sorted(shown) and shown[-1] <= len(answer.passages)
     assert len(fenced) < sum(len(p.text) for p in answer.passages)  # their best sentences only
     assert "Question:" not in fenced and "Question:" in after
 

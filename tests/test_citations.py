@@ -252,9 +252,8 @@ def test_streamed_answer_stops_after_the_last_allowed_sentence_and_its_markers()
     assert "".join(first_sentences(deltas, 9)) == text
 
 
-def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest_best_first() -> (
-    None
-):
+def test_llm_context_is_the_best_sentences_of_all_passages_best_first() -> None:
+    from askdef.answer.prompts import fence
     from askdef.answer.relevance import Scored, focus
 
     first, second = PASSAGES[0].text, PASSAGES[1].text
@@ -267,7 +266,10 @@ def test_llm_context_keeps_each_passage_best_sentence_then_the_best_of_the_rest_
     assert [p.text for p in focus(PASSAGES, scored, budget=2)] == [first[split:], second]
     best_first = f"{first[split:]} {first[: split - 1]}"
     assert [p.text for p in focus(PASSAGES, scored, budget=3)] == [best_first, second]
-    assert [p.text for p in focus(PASSAGES, scored, budget=1)] == [first[split:], second]
+    alone = focus(PASSAGES, scored, budget=1)
+    assert [p.text for p in alone] == [first[split:], ""]
+    _, sources = fence(alone)  # the passage without a kept sentence is not shown
+    assert f"[1] {first[split:]}" in sources and "[2]" not in sources
 
 
 class _SameCosine:

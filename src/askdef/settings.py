@@ -131,10 +131,10 @@ class Settings(BaseSettings):
         5, ge=1, le=20, description="Retrieved paragraphs given to the generator."
     )
     context_sentences: int = Field(
-        10,
+        5,
         ge=1,
-        description="Sentences of those paragraphs an LLM reads: each paragraph's best one, then "
-        "the best of the rest (prompt length is most of a local model's answer time).",
+        description="The best sentences of those paragraphs that an LLM reads (reading the prompt "
+        "is most of a local model's time to its first token).",
     )
     judge: Literal["auto", "openai", "local", "none"] = Field(
         "auto",

@@ -28,7 +28,8 @@ def fence(passages: list[Passage]) -> tuple[str, str]:
     blocks = []
     for i, p in enumerate(passages, start=1):
         # No titles or file names: a 1.5B model copies them into its answer as facts.
-        blocks.append(f"[{i}] {p.text.replace(tag, '')}")
+        if p.text.strip():  # numbered by its place among all the passages, as citations count
+            blocks.append(f"[{i}] {p.text.replace(tag, '')}")
     body = "\n\n".join(blocks)
     return tag, f"<sources-{tag}>\n{body}\n</sources-{tag}>"
 

@@ -2,7 +2,7 @@
 
 Search re-orders the fused passages by their best sentence (``rerank``). The extractive
 generator answers with the best sentences; the LLM generators read only the best sentences of
-each passage (``focus``: about 60% of the words of five passages). Before any generator runs,
+five passages (``focus``: about a third of their words). Before any generator runs,
 a question naming what the corpus never mentions is refused (``unmentioned``); after, an LLM
 answer that left out a clearly better sentence gets it added (``missed_sentence``). Whether
 an answer's quotes answer the question is the judge's to say (``askdef.answer.entailment``).
@@ -188,15 +188,12 @@ def _marked(s: Scored) -> str:
 
 
 def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Passage]:
-    """``passages`` cut down to their best sentences, best first: each keeps its best one, and
-    the next best of all fill the rest of ``budget`` sentences. Best first because a small
-    model copies from the top of a source; the verifier still checks the whole paragraph."""
-    kept: list[Scored] = []
-    for i in range(len(passages)):
-        kept.extend([s for s in scored if s.passage == i][:1])
-    kept.extend([s for s in scored if s not in kept][: max(0, budget - len(kept))])
-    focused = []
-    for i, p in enumerate(passages):
-        mine = [s.text for s in scored if s.passage == i and s in kept]
-        focused.append(p.model_copy(update={"text": " ".join(mine) if mine else p.text}))
-    return focused
+    """``passages`` cut down to the ``budget`` best sentences of them all, each passage's best
+    first; a passage holding none of them is left empty (the prompt skips it but keeps the
+    others' numbers). Best first because a small model copies from the top of a source; the
+    verifier still checks the whole paragraph."""
+    kept = scored[:budget]
+    return [
+        p.model_copy(update={"text": " ".join(s.text for s in kept if s.passage == i)})
+        for i, p in enumerate(passages)
+    ]
