@@ -2,7 +2,7 @@
 
 Search re-orders the fused passages by their best sentence (``rerank``). The extractive
 generator answers with the best sentences; the LLM generators read only the best sentences of
-five passages (``focus``: about a third of their words). Before any generator runs,
+all the retrieved passages (``focus``: about a third of their words). Before any generator runs,
 a question naming what the corpus never mentions is refused (``unmentioned``); after, an LLM
 answer that left out a clearly better sentence gets it added (``missed_sentence``). Whether
 an answer's quotes answer the question is the judge's to say (``askdef.answer.entailment``).
