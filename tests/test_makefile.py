@@ -85,3 +85,12 @@ def test_a_corpus_folder_gets_an_index_folder_named_after_it() -> None:
     )
     assert dry.returncode == 0, dry.stderr
     assert "--corpus ~/docs/ --index index-docs serve" in dry.stdout
+
+
+def test_the_readme_quickstart_is_two_commands_and_says_how_to_name_a_folder() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = quickstart.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert [line.split("#")[0].strip() for line in block.splitlines()] == ["make run", "make test"]
+    assert "make run CORPUS=~/docs" in quickstart and "index-docs/" in quickstart
+    assert "Chromium with apt" in quickstart
