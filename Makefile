@@ -22,10 +22,19 @@ browser:
 		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "note: no chromium and not root: the browser test will be skipped"
 
-# The index is derived data: one built by an older askdef is rebuilt.
+# `make run CORPUS=~/docs` serves another folder, indexed into index-docs/ (by default corpus/
+# into index/, or ASKDEF_CORPUS_DIR into ASKDEF_INDEX_DIR).
+INDEX ?= $(if $(CORPUS),index-$(notdir $(CORPUS:/=)))
+ASKDEF = $(strip $(VENV)/bin/askdef $(if $(CORPUS),--corpus $(CORPUS)) $(if $(INDEX),--index $(INDEX)))
+SERVE ?= $(ASKDEF) serve
+
+# The index is derived data: one built with other settings or by an older askdef (exit 4) is
+# rebuilt. Skipped files (exit 3, each listed with why) leave a usable index: the chat starts.
 run: setup
-	$(VENV)/bin/askdef index || $(VENV)/bin/askdef index --rebuild
-	$(VENV)/bin/askdef serve
+	@$(ASKDEF) index; status=$$?; \
+	if [ $$status = 4 ]; then $(ASKDEF) index --rebuild; status=$$?; fi; \
+	[ $$status = 0 ] || [ $$status = 3 ]
+	$(SERVE)
 
 test: setup browser
 	$(VENV)/bin/pytest -q

@@ -3,7 +3,9 @@ set's integrity, report writing, and one end-to-end run on the real corpus."""
 
 from __future__ import annotations
 
+import io
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +31,9 @@ from askdef.eval.metrics import (
     refusal_accuracy,
     strip_markers,
 )
+from askdef.eval.progress import Progress
 from askdef.eval.questions import Gold, Question, load_questions
-from askdef.eval.report import compare, report_data, write_report
+from askdef.eval.report import compare, report_data, tradeoff_svg, write_report
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"
@@ -347,6 +350,34 @@ def test_evaluate_skips_malformed_lines_and_keeps_going(tmp_path: Path) -> None:
     assert report.metrics["errors"] == 1.0 and report.generator == "fake"
 
 
+def test_eval_not_on_a_terminal_prints_its_running_figures_every_ten_questions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = {"question": "How much?", "answers": ["2% of GDP"], "answerable": True}
+    lines = [json.dumps({"id": f"q{i}", **question}) for i in range(12)]
+    bot = _FakeBot(Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index"))
+    evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), judge="none")  # type: ignore[arg-type]
+    shown = [line for line in capsys.readouterr().err.splitlines() if line.startswith("eval")]
+    assert shown[0] == "eval: 12 questions; loading the models"
+    assert [line.split(":")[0] for line in shown[1:]] == ["eval 1/12", "eval 10/12", "eval 12/12"]
+    assert "answered 12, refused 0, coverage 1.00, p50 " in shown[-1] and "s left" in shown[-1]
+
+
+def test_eval_on_a_terminal_shows_a_bar_with_the_running_figures() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    answered = EvalRow(id="a", question="q", answerable=True, coverage=0.5, latency=2.0)
+    refused = EvalRow(id="b", question="q", answerable=False, refused=True, latency=1.0)
+    with Progress(2, stream=screen) as shown:
+        shown.add(answered)
+        shown.add(refused)
+    assert "2/2" in screen.getvalue()
+    assert "answered=1, refused=1, coverage=0.50, p50=1.5 s" in screen.getvalue()
+
+
 # --- the bundled question set --------------------------------------------------------------------
 
 
@@ -428,6 +459,32 @@ def _report(tmp_path: Path, *, coverage: float = 0.0, latency: float = 0.2) -> E
         settings={"k": 5},
         questions_path=str(tmp_path / "q.jsonl"),
     )
+
+
+def test_every_label_of_the_tradeoff_chart_lies_inside_it() -> None:
+    # from threshold 0 (nothing refused: bottom left) to 1 (everything refused: top right)
+    curve = [(t / 20, t / 20, (t / 20) ** 2) for t in range(21)]
+    svg = ET.fromstring(tradeoff_svg(curve, default=0.1))
+    _, _, width, height = map(float, svg.attrib["viewBox"].split())
+    font = float(svg.attrib["font-size"])
+    labels = [
+        e for e in svg.iter("{http://www.w3.org/2000/svg}text") if "transform" not in e.attrib
+    ]
+    assert "1.00" in [e.text for e in labels]
+    for label in labels:
+        x, y, wide = (
+            float(label.attrib["x"]),
+            float(label.attrib["y"]),
+            0.6 * font * len(label.text or ""),
+        )
+        start = (
+            x
+            - {"start": 0, "middle": wide / 2, "end": wide}[
+                label.attrib.get("text-anchor", "start")
+            ]
+        )
+        assert y - font >= 0 and y <= height, label.text  # its ascent below the top edge
+        assert start >= 0 and start + wide <= width, label.text
 
 
 def test_write_report_writes_json_markdown_html_and_charts(tmp_path: Path) -> None:

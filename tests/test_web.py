@@ -31,6 +31,7 @@ from askdef.errors import (
     GenerationError,
     QuestionTooLongError,
 )
+from askdef.serve import chat
 from askdef.serve.http_api import Gate, ServerBusyError, document_page
 from askdef.serve.web import answer_turn, auth_from_env, build_app, serve
 from askdef.types import Paragraph, Passage
@@ -345,6 +346,23 @@ def test_oversized_question_gets_a_message_in_the_chat(bot: AskDef) -> None:
     reply = turns[-1].chat[-1]
     assert reply["role"] == "assistant" and "limit is 2,000" in reply["content"]
     assert "Traceback" not in reply["content"] and turns[-1].history == []
+
+
+def test_a_pasted_200_kb_question_is_refused_without_being_echoed(
+    bot: AskDef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "Which firms take part in the F-X program? " + "x" * 200_000
+    rendered: list[int] = []  # lengths of the texts the chat renders (a parse of the Markdown)
+    render = chat.plain
+    monkeypatch.setattr(chat, "plain", lambda text: rendered.append(len(text)) or render(text))
+    turns = list(answer_turn(bot, question, [], []))
+    assert all(len(turn.chat[0]["content"]) < 300 for turn in turns)
+    asked = turns[-1].chat[0]
+    assert asked == chat.asked_message(question, 2000)  # what the chat box's submit shows
+    assert asked["content"].startswith("Which firms take part in the F-X program? xxx")
+    assert asked["content"].endswith("… (200,042 characters)")
+    assert "limit is 2,000" in turns[-1].chat[-1]["content"] and turns[-1].history == []
+    assert max(rendered) <= 2000  # the question is measured before any of it is rendered
 
 
 def test_errors_show_as_messages_in_the_chat(tmp_path: Path, indexed: AskDef) -> None:

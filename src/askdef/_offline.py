@@ -1,10 +1,13 @@
-"""Offline, quiet defaults for the libraries askdef imports.
+"""Offline, quiet defaults for the libraries askdef imports: nothing they do reaches the
+network or a file outside askdef's own folders.
 
-They must be in the environment before transformers, huggingface_hub, chromadb or gradio are
-imported; a user's own setting always wins.
+They must be in place before transformers, huggingface_hub, chromadb, gradio or openvino are
+imported; a user's own setting always wins. ``tests/test_offline.py`` runs index, ask, serve
+and eval and fails on any look-up or connection that is not loopback.
 """
 
 import os
+import sys
 
 _DEFAULTS = {
     "HF_HUB_OFFLINE": "1",
@@ -21,3 +24,11 @@ _DEFAULTS = {
 
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+# `import openvino` (the default embedding runtime) sends a usage event to Google Analytics from
+# a forked child and writes ~/intel/openvino_ga_cid and ~/intel/stats, unless the file
+# ~/intel/openvino_telemetry says "0"; openvino_telemetry reads no environment variable. When
+# that package cannot be imported, OpenVINO uses its own no-op stub: so askdef makes it
+# unimportable (None in sys.modules, which typeshed does not allow for), unless the program
+# imported it before askdef.
+sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from askdef.errors import AskdefError
+from askdef.errors import AskdefError, IndexMismatchError
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3  # the command ran, but some corpus files could not be indexed
+EXIT_MISMATCH = 4  # the index was built with other settings: `askdef index --rebuild` fixes it
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -293,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except AskdefError as exc:
         print(f"askdef: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        # its own code, so that a script (the Makefile's `run`) rebuilds only then
+        return EXIT_MISMATCH if isinstance(exc, IndexMismatchError) else EXIT_ERROR
     except KeyboardInterrupt as exc:
         said = "; ".join(getattr(exc, "__notes__", [])) or (
             "the index is unchanged unless a new one was published"

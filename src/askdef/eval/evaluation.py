@@ -71,6 +71,7 @@ from askdef.eval.metrics import (
     refusal_curve,
     strip_markers,
 )
+from askdef.eval.progress import Progress
 from askdef.eval.questions import CorpusParagraphs, Gold, Question, load_questions, resolve_gold
 from askdef.types import Answer, Passage
 
@@ -345,30 +346,32 @@ def evaluate(
     """Run every question of ``questions_path`` through ``bot`` and measure the answers.
 
     Each question is searched (``bot.search(question, k=k)``, for hit@k and MRR) and asked
-    (``bot.ask(question)``, for everything else); ``progress`` shows a tqdm bar on stderr when
-    it is a terminal. Raises ``InputError`` when the file is missing or holds no valid question;
-    malformed lines are skipped and listed in ``EvalReport.skipped_lines``; a question whose
-    ask fails with ``InputError``/``ModelError`` becomes a failed row with ``error`` set. Index
-    errors propagate as ``bot.search`` raises them.
+    (``bot.ask(question)``, for everything else); ``progress`` shows on stderr how far the run
+    is, with its figures so far (``askdef.eval.progress``). Raises ``InputError`` when the file
+    is missing or holds no valid question; malformed lines are skipped and listed in
+    ``EvalReport.skipped_lines``; a question whose ask fails with ``InputError``/``ModelError``
+    becomes a failed row with ``error`` set. Index errors propagate as ``bot.search`` raises
+    them.
 
     ``judge`` (``local``, ``openai``, ``none``, or ``auto``: the verifier's choice of model)
     judges citation precision; see the module docstring.
     """
-    from tqdm import tqdm
-
     path = Path(questions_path)
     questions, skipped = load_questions(path)
     if not questions:
         why = f" ({len(skipped)} malformed lines; first: {skipped[0]})" if skipped else ""
         raise InputError(f"Question file {path} holds no valid question{why}.")
+    if progress:
+        print(f"eval: {len(questions)} questions; loading the models", file=sys.stderr)
     generator = bot.generator  # load the models before the clock starts
     bot.search("warm up", k=1)
     grader = make_judge(bot.settings, generator.name, choice=judge, ask=precision_messages)
     corpus = CorpusParagraphs(bot.settings.corpus_dir)
-    bar = tqdm(
-        questions, desc="eval", unit="q", file=sys.stderr, disable=None if progress else True
-    )
-    rows = [evaluate_question(bot, q, corpus, k=k, judge=grader) for q in bar]
+    rows: list[EvalRow] = []
+    with Progress(len(questions), shown=progress) as shown:
+        for question in questions:
+            rows.append(evaluate_question(bot, question, corpus, k=k, judge=grader))
+            shown.add(rows[-1])
     return EvalReport(
         rows=rows,
         metrics=aggregate(rows, k=k),

@@ -165,20 +165,24 @@ def latency_svg(latencies: Sequence[float], *, bins: int = 10) -> str:
 def tradeoff_svg(curve: Sequence[tuple[float, float, float]], default: float | None) -> str:
     """Refusal accuracy (up) against false refusals (right) over the answer judge's threshold,
     one labelled point per threshold, the run's own ringed."""
-    size, pad = 320, 44
-    parts = [_svg_open(size + pad + 20, size + pad + 20, "Refusals over the judge's threshold")]
+    # room around the square for the axis labels, and above and right of it for the labels of
+    # the points on its top and right edges ("1.00" at threshold 1: all refused)
+    size, left, top, right, bottom = 320, 44, 24, 44, 48
+    parts = [
+        _svg_open(left + size + right, top + size + bottom, "Refusals over the judge's threshold")
+    ]
 
     def xy(false: float, accuracy: float) -> tuple[float, float]:
-        return pad + false * size, 10 + (1 - accuracy) * size
+        return left + false * size, top + (1 - accuracy) * size
 
     parts += [
-        f'<rect x="{pad}" y="10" width="{size}" height="{size}" fill="none" stroke="#999"/>',
-        f'<text x="{pad + size / 2}" y="{size + 40}" text-anchor="middle">false refusals '
+        f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#999"/>',
+        f'<text x="{left + size / 2}" y="{top + size + 30}" text-anchor="middle">false refusals '
         "(answerable refused) →</text>",
-        f'<text x="12" y="{10 + size / 2}" transform="rotate(-90 12 {10 + size / 2})" '
+        f'<text x="12" y="{top + size / 2}" transform="rotate(-90 12 {top + size / 2})" '
         'text-anchor="middle">refusal accuracy →</text>',
-        f'<text x="{pad}" y="{size + 24}">0</text>',
-        f'<text x="{pad + size}" y="{size + 24}" text-anchor="end">1</text>',
+        f'<text x="{left}" y="{top + size + 14}">0</text>',
+        f'<text x="{left + size}" y="{top + size + 14}" text-anchor="end">1</text>',
     ]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(f, a) for _, a, f in curve))
     parts.append(f'<polyline points="{line}" fill="none" stroke="#2e86c1"/>')

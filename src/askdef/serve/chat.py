@@ -33,6 +33,7 @@ log = logging.getLogger("askdef.serve.web")
 Messages = list[dict[str, str]]
 SEARCHING = "Searching the documents…"
 REDRAW = 0.1  # seconds between screens while the answer streams: a screen costs its whole text
+QUOTED = 200  # characters of a question over the limit that the chat shows
 
 
 @dataclass
@@ -67,6 +68,16 @@ def plain_messages(chat: Sequence[Any] | None) -> Messages:
     ]
 
 
+def asked_message(question: str, limit: int) -> dict[str, str]:
+    """The user's message as the chat shows it. A question over ``limit`` characters (it will
+    be refused) shows as its first ``QUOTED`` characters and its length: the chat never echoes
+    200 kB of pasted text, nor renders more than that part of it."""
+    text = question.strip()
+    if len(text) <= limit:
+        return {"role": "user", "content": plain(text)}
+    return {"role": "user", "content": f"{plain(text[:QUOTED])} … ({len(text):,} characters)"}
+
+
 def unindexed_count(bot: AskDef) -> int:
     """How many corpus files the index does not hold, for the status line; 0 when it cannot
     be told (no index yet: the status says so already)."""
@@ -86,7 +97,7 @@ def answer_turn(
     """
     shown = plain_messages(chat)
     if not shown or shown[-1]["role"] != "user":
-        shown.append({"role": "user", "content": plain(question)})
+        shown.append(asked_message(question, bot.settings.max_question_chars))
     past = list(history or [])
     started = time.monotonic()
     sources = welcome_html()

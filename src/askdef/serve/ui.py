@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from askdef.errors import AskdefError
 from askdef.safe_output import plain
-from askdef.serve.chat import Messages, answer_turn, plain_messages, unindexed_count
+from askdef.serve.chat import (
+    Messages,
+    answer_turn,
+    asked_message,
+    plain_messages,
+    unindexed_count,
+)
 from askdef.serve.render import model_suffix, unindexed_note, welcome_html
 
 if TYPE_CHECKING:
@@ -83,7 +89,7 @@ def build_ui(
         question = (question or "").strip()
         if not question:
             return "", chat, ""
-        asked = {"role": "user", "content": plain(question)}
+        asked = asked_message(question, bot.settings.max_question_chars)
         return "", [*plain_messages(chat), asked], question
 
     def respond(
