@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from askdef import AskDef
@@ -99,8 +100,13 @@ def test_search_reads_the_sentence_vectors_stored_at_indexing(
     texts = [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]
     stored = indexed._live_generation().sentence_vectors(texts)
     fresh = real(model, texts)
-    # the same vectors (up to the float noise of batching texts of other lengths together)
-    assert all(stored[t] == pytest.approx(f, abs=1e-5) for t, f in zip(texts, fresh, strict=True))
+    # the same vectors, up to the noise of batching texts of other lengths together: 1e-7 in
+    # float32 (torch, onnx), 1e-3 where openvino runs bfloat16; askdef holds every runtime to
+    # a cosine of 0.999 with torch (askdef.index.exported_encoder), and so does this test
+    for t, f in zip(texts, fresh, strict=True):
+        assert float(np.dot(stored[t], f)) >= 0.999 * float(
+            np.linalg.norm(stored[t]) * np.linalg.norm(f)
+        )
 
 
 def test_each_text_gets_its_own_vector_when_batches_are_sorted_by_length(
