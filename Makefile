@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser run test lint
+.PHONY: setup browser run test lint judge
 
 setup: $(VENV)/.installed
 
@@ -43,3 +43,13 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+
+# Retrain askdef's judge from ../shared/judge-data (about 55 minutes on 2 cores) into
+# src/askdef/answer/judge_model/; see training/README.md and the model card there.
+JUDGE_DATA ?= ../shared/judge-data
+JUDGE_BUILD ?= build/judge
+judge: setup
+	$(PY) training/train_judge.py --data $(JUDGE_DATA) --out $(JUDGE_BUILD) --threads 1 --epochs 1.5
+	$(PY) training/tune_judge.py $(JUDGE_BUILD)
+	cp $(JUDGE_BUILD)/model.onnx $(JUDGE_BUILD)/tokenizer.json $(JUDGE_BUILD)/judge.json \
+		$(JUDGE_BUILD)/training.json src/askdef/answer/judge_model/

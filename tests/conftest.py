@@ -34,3 +34,18 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ask
     bot = AskDef(corpus_dir=shutil.copytree(CORPUS, root / "corpus"), index_dir=root / "index")
     bot.ingest()
     return bot
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``llm`` run the packaged 1.5B model: skipped, with the reason and the
+    install command, where it is not installed."""
+    from askdef.answer import local_llm
+
+    if local_llm.runtime_available():
+        return
+    skip = pytest.mark.skip(
+        reason=f"the packaged local LLM is not installed: {local_llm.install_hint()}"
+    )
+    for item in items:
+        if "llm" in item.keywords:
+            item.add_marker(skip)

@@ -12,6 +12,8 @@ class ScriptedJudge:
     a question, it says yes unless the question is in ``unanswered``."""
 
     name = "scripted"
+    entailed = 0.5
+    answered = 0.5
 
     def __init__(self, *yes: str | tuple[str, str], everything: bool = False) -> None:
         self.claims = {y for y in yes if isinstance(y, str)}

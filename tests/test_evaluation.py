@@ -604,13 +604,10 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
     assert "Citation precision: not measured" in paths["md"].read_text(encoding="utf-8")
 
 
+@pytest.mark.llm
 def test_citation_precision_is_judged_by_the_local_model_when_asked(
     indexed: AskDef, tmp_path: Path
 ) -> None:
-    from askdef.answer import local_llm
-
-    if not local_llm.runtime_available():
-        pytest.skip(f"the packaged local model is not installed: {local_llm.install_hint()}")
     s = indexed.settings
     bot = AskDef(
         settings=Settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="extractive")

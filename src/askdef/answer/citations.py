@@ -29,7 +29,6 @@ from typing import Literal
 from askdef.answer.claims import Claim, parse_claims
 from askdef.answer.entailment import Judge, verbatim_span
 from askdef.errors import GenerationError
-from askdef.settings import ENTAILED
 from askdef.text import content_words, sentence_spans
 from askdef.types import Citation, Passage
 
@@ -96,13 +95,13 @@ class Verified:
 
 class Entailment:
     """The judge's checks for one answer. A sentence is entailed by a paragraph span that it
-    copies word for word, or that ``judge`` scores at least ``threshold`` (without a judge only
-    copies are). Each pair is judged once, however often the answer is re-verified; after the
-    judge's first failure the rest is unchecked (``error``)."""
+    copies word for word, or that ``judge`` scores at least ``threshold`` (default: the judge's
+    own; without a judge only copies are). Each pair is judged once, however often the answer
+    is re-verified; after the judge's first failure the rest is unchecked (``error``)."""
 
-    def __init__(self, judge: Judge | None = None, threshold: float = ENTAILED) -> None:
+    def __init__(self, judge: Judge | None = None, threshold: float | None = None) -> None:
         self.judge = judge
-        self.threshold = threshold
+        self.threshold = threshold if threshold is not None else judge.entailed if judge else 1.0
         self.error: str | None = None
         self.seconds = 0.0  # spent judging
         self._seen: dict[tuple[str, str], Support | None] = {}

@@ -60,10 +60,20 @@ class YesNoChat(Protocol):
     def yes_probability(self, messages: list[dict[str, str]]) -> float: ...
 
 
+# The LLM judge's thresholds: least P(yes) for "states the claim", tuned on the bundled-corpus
+# half of the perturbation suite (see ``judge_messages``), and for "answers the question",
+# tuned on part of SQuAD 2.0 (see ``answers_messages``).
+LLM_ENTAILED = 0.75
+LLM_ANSWERED = 0.1
+
+
 class Judge(Protocol):
-    """Scores how surely a premise entails a claim, or answers a question, from 0 to 1."""
+    """Scores how surely a premise entails a claim, or answers a question, from 0 to 1;
+    ``entailed`` and ``answered`` are the least scores for a yes, tuned with the judge."""
 
     name: str
+    entailed: float
+    answered: float
 
     def entailment(self, premise: str, claim: str) -> float:
         """The probability that ``premise`` states ``claim``; ``GenerationError`` on faults."""
@@ -129,6 +139,9 @@ class ChatJudge:
     """A judge backed by a chat model, loaded on first use (``load``): an answer whose every
     sentence is verbatim never loads one. ``ask`` words the question (the verifier's by
     default)."""
+
+    entailed = LLM_ENTAILED
+    answered = LLM_ANSWERED
 
     def __init__(
         self, name: str, load: Callable[[], YesNoChat], *, ask: Ask = judge_messages

@@ -166,20 +166,28 @@ def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
-def make_judge(
-    settings: Settings, generator: str, *, choice: str | None = None, ask: Ask | None = None
-) -> Judge | None:
-    """The entailment judge ``choice`` (default ``settings.judge``) names for ``generator``'s
-    answers, worded by ``ask`` (default: the verifier's question); ``auto`` is the openai
-    endpoint for the openai generator, else the local model when it can run. The model loads
-    on the judge's first call (a verbatim answer never makes one)."""
+def make_judge(settings: Settings, *, choice: str | None = None) -> Judge | None:
+    """The judge ``choice`` (default ``settings.judge``) names: ``auto`` and ``trained`` are
+    askdef's own trained model (``askdef.answer.trained_judge``), ``local`` and ``openai`` an
+    LLM asked yes/no (``ChatJudge``), ``none`` none. A model loads on its first call."""
+    choice = choice or settings.judge
+    if choice in ("auto", "trained"):
+        return _trained_judge()
+    if choice == "none":
+        return None
+    return llm_judge(settings, choice)
+
+
+def llm_judge(settings: Settings, choice: str, *, ask: Ask | None = None) -> Judge | None:
+    """An LLM asked yes/no, worded by ``ask`` (default: the verifier's question): ``openai``,
+    ``local``, or ``auto``: the openai endpoint when one is configured, else the local model
+    when it can run, else None."""
     from askdef.answer import local_llm
     from askdef.answer.entailment import ChatJudge
 
-    choice = choice or settings.judge
     asked = {"ask": ask} if ask else {}
     if choice == "auto":
-        if generator == "openai":
+        if openai_configured():
             choice = "openai"
         elif settings.local_model or local_llm.runtime_available():
             choice = "local"
@@ -190,6 +198,14 @@ def make_judge(
     if choice == "local":
         return ChatJudge("local", lambda: _local_chat(settings), **asked)
     return None
+
+
+@functools.cache
+def _trained_judge() -> Judge:
+    """One trained judge per process: its session is shared by every thread."""
+    from askdef.answer.trained_judge import TrainedJudge
+
+    return TrainedJudge()
 
 
 def _openai_chat(settings: Settings) -> OpenAIChat:

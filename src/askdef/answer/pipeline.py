@@ -35,7 +35,6 @@ from askdef.answer.steps import (
 from askdef.errors import GenerationError
 from askdef.index.vocabulary import Vocabulary
 from askdef.safe_output import plain
-from askdef.settings import ANSWERED, ENTAILED
 from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
 CHECKS: tuple[Check, ...] = (ReportRemovals(), JudgeAnswered())
@@ -51,8 +50,8 @@ def stream_answer(
     fallback: Generator | None,
     vocabulary: Vocabulary,
     judge: Judge | None = None,
-    threshold: float = ENTAILED,
-    answer_threshold: float = ANSWERED,
+    threshold: float | None = None,
+    answer_threshold: float | None = None,
     missed: Missed | None = None,
     max_query_chars: int | None = None,
 ) -> Iterator[StreamEvent]:
@@ -62,7 +61,8 @@ def stream_answer(
     Sentences are shown only where a retrieved paragraph entails them (``askdef.answer.
     citations``: verbatim copies, or ``judge`` scoring at least ``threshold``), and an answer
     only when ``judge`` scores its quotes as answering the question at least
-    ``answer_threshold``; otherwise it is refused with a notice. ``missed(query, citations,
+    ``answer_threshold`` (both by default the judge's own); otherwise it is refused with a
+    notice. ``missed(query, citations,
     passages)`` may return a cited sentence a generator's verified answer left out. A
     follow-up's condensed query keeps at most its last ``max_query_chars`` characters.
     """
@@ -113,7 +113,11 @@ def stream_answer(
         generator=generator,
         fallback=fallback,
         entail=Entailment(judge, threshold),
-        answer_threshold=answer_threshold,
+        answer_threshold=answer_threshold
+        if answer_threshold is not None
+        else judge.answered
+        if judge
+        else 0.0,
         missed=missed,
         unmentioned=bool(missing),
     )

@@ -55,7 +55,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from askdef._version import __version__
 from askdef.answer.entailment import Judge, precision_messages
-from askdef.answer.generation import make_judge
+from askdef.answer.generation import llm_judge
 from askdef.errors import InputError, ModelError
 from askdef.eval.metrics import (
     answer_coverage,
@@ -89,6 +89,9 @@ class Bot(Protocol):
 
     @property
     def embedder(self) -> Embedder: ...
+
+    @property
+    def judge(self) -> Judge | None: ...
 
     @property
     def generator(self) -> Generator: ...
@@ -155,8 +158,13 @@ class EvalReport(BaseModel):
     judge: str = Field(
         default="none", description="Who judged citation precision: local, openai or none."
     )
+    verifier: str = Field(
+        default="none",
+        description="The judge model (and version) that decided which citations and answers "
+        "were shown: askdef's own trained judge by default.",
+    )
     answer_threshold: float | None = Field(
-        default=None, description="Settings.answer_threshold of the run (the curve's default)."
+        default=None, description="The answer judge's threshold in the run (the curve's default)."
     )
 
     @property
@@ -353,8 +361,9 @@ def evaluate(
     becomes a failed row with ``error`` set. Index errors propagate as ``bot.search`` raises
     them.
 
-    ``judge`` (``local``, ``openai``, ``none``, or ``auto``: the verifier's choice of model)
-    judges citation precision; see the module docstring.
+    ``judge`` (``local``, ``openai``, ``none``, or ``auto``: the openai endpoint when one is
+    configured, else the local model when installed) judges citation precision: an LLM, never
+    the trained model that verified the answers; see the module docstring.
     """
     path = Path(questions_path)
     questions, skipped = load_questions(path)
@@ -365,7 +374,8 @@ def evaluate(
         print(f"eval: {len(questions)} questions; loading the models", file=sys.stderr)
     generator = bot.generator  # load the models before the clock starts
     bot.search("warm up", k=1)
-    grader = make_judge(bot.settings, generator.name, choice=judge, ask=precision_messages)
+    verifier = bot.judge
+    grader = llm_judge(bot.settings, judge, ask=precision_messages) if judge != "none" else None
     corpus = CorpusParagraphs(bot.settings.corpus_dir)
     rows: list[EvalRow] = []
     with Progress(len(questions), shown=progress) as shown:
@@ -382,5 +392,10 @@ def evaluate(
         questions_path=str(path),
         k=k,
         judge=grader.name if grader else "none",
-        answer_threshold=bot.settings.answer_threshold,
+        verifier=verifier.name if verifier else "none",
+        answer_threshold=bot.settings.answer_threshold
+        if bot.settings.answer_threshold is not None
+        else verifier.answered
+        if verifier
+        else None,
     )

@@ -62,6 +62,7 @@ def report_data(report: EvalReport) -> dict[str, Any]:
         "k": report.k,
         "questions_path": report.questions_path,
         "judge": report.judge,
+        "verifier": report.verifier,
         "answer_threshold": report.answer_threshold,
         "refusal_curve": [
             {"threshold": t, "refusal_accuracy": a, "false_refusal_rate": f}
@@ -71,10 +72,14 @@ def report_data(report: EvalReport) -> dict[str, Any]:
 
 
 def judge_line(report: EvalReport) -> str:
-    """Who judged citation precision, or that nobody did."""
+    """Which judge verified the answers, and who judged citation precision or that nobody
+    did."""
+    verified = f"Answers verified by the {report.verifier} judge. "
     if report.judge == "none":
-        return "Citation precision: not measured (no judge ran; `--judge local` or `openai`)."
-    return (
+        return verified + (
+            "Citation precision: not measured (no judge ran; `--judge local` or `openai`)."
+        )
+    return verified + (
         f"Citation precision judged by the {report.judge} model, asked on its own whether "
         "each cited paragraph states its sentence (not the verifier's decision)."
     )
