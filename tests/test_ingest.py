@@ -450,3 +450,21 @@ def test_a_document_repeating_a_sentence_indexes(tmp_path: Path, embedder) -> No
     bot = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index")
     assert bot.ingest().chunks == 3
     assert bot.search("Which fighter does the program replace?")[0].doc_id == "notes.txt"
+
+
+def test_a_file_whose_text_is_over_the_limit_is_skipped(tmp_path: Path, embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "short.txt").write_text("Japan eased its export rules in 2023.\n")
+    (corpus / "long.txt").write_text("Defence budgets grew again this year. " * 100)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", max_file_chars=2_000)
+    report = AskDef(settings=settings).ingest()
+    assert report.added == ["short.txt"]
+    assert [(s.doc_id, s.reason) for s in report.skipped] == [
+        (
+            "long.txt",
+            "long.txt: holds 3,800 characters of text, over the limit of 2,000 "
+            "(ASKDEF_MAX_FILE_CHARS); not indexed: split it into smaller files, or raise the "
+            "limit.",
+        )
+    ]

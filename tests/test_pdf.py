@@ -196,3 +196,45 @@ def test_damaged_encrypted_and_scanned_pdfs_are_skipped_with_a_message(tmp_path:
     assert "skipped locked.pdf: locked.pdf: is an encrypted PDF" in err
     assert "skipped scan.pdf: scan.pdf: has no text layer" in err and "does not run OCR" in err
     assert "added 1" in result.stdout and "Traceback" not in err
+
+
+def _many_pages(path: Path, pages: int) -> None:
+    """``pages`` pages, each with one line of text (fast: pypdf copies one page)."""
+    from pypdf import PdfReader, PdfWriter
+
+    maker = PdfMaker(path)
+    maker.paragraph("A page of the catalogue.")
+    page = PdfReader(io.BytesIO(maker.save().read_bytes())).pages[0]
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_page(page)
+    writer.write(path)
+
+
+def _only_running_lines(path: Path) -> None:
+    """Three pages that hold a running header and a page number each, and nothing else."""
+    maker = PdfMaker(path, header=HEADER, page_numbers=True)
+    maker.new_page()
+    maker.new_page()
+    maker.save()
+
+
+def test_pdfs_past_the_page_limit_or_without_body_text_are_skipped(
+    tmp_path: Path, embedder: object
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_report(corpus / "good.pdf")
+    _many_pages(corpus / "catalogue.pdf", 5_001)
+    _only_running_lines(corpus / "stamped.pdf")
+    report = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index").ingest()
+    assert report.added == ["good.pdf"]
+    reasons = {s.doc_id: s.reason for s in report.skipped}
+    assert reasons["catalogue.pdf"] == (
+        "catalogue.pdf: has 5,001 pages, over the limit of 5,000 (ASKDEF_MAX_PDF_PAGES); not "
+        "indexed: split it into smaller files, or raise the limit."
+    )
+    assert reasons["stamped.pdf"].startswith(
+        "stamped.pdf: has no text but page numbers and lines repeated on every page"
+    )
+    assert "does not run OCR" in reasons["stamped.pdf"]

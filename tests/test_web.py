@@ -3,6 +3,7 @@ file routes, limits, auth, hostile model output, and ``python app.py`` itself.""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -454,13 +455,93 @@ def test_auth_guards_the_ui_and_the_api(bot: AskDef) -> None:
 
 
 def test_gate_bounds_concurrent_answers() -> None:
-    gate = Gate(1, 0)
-    gate.enter(1)
-    with pytest.raises(ServerBusyError):
-        gate.enter(0.05)
-    gate.leave()
-    gate.enter(0.05)
-    gate.leave()
+    async def scenario() -> None:
+        gate = Gate(1, 1)
+        await gate.enter(1)
+        queued = asyncio.create_task(gate.enter(30))
+        await asyncio.sleep(0)
+        with pytest.raises(ServerBusyError):  # one answering, one queued: full
+            await gate.enter(30)
+        threading.Thread(target=gate.leave).start()  # an answer ends on its worker thread
+        await queued  # and the queued question gets its slot
+        with pytest.raises(ServerBusyError):  # room in the queue, but no slot in time
+            await gate.enter(0.05)
+        gate.leave()
+        await gate.enter(0.05)
+        gate.leave()
+
+    asyncio.run(scenario())
+
+
+class HeldGenerator:
+    """A scripted model that starts each answer only once ``release`` is set."""
+
+    name = "held"
+    model = "held-1"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)  # released once per answer begun
+
+    def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
+        self.started.release()
+        self.release.wait(300)
+        yield f"{passages[0].text.split('.')[0]}."
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        return question
+
+
+def test_health_and_search_answer_while_every_answer_slot_is_held_and_50_wait(
+    indexed: AskDef,
+) -> None:
+    """Queued questions hold no thread of the pool that health and search run in: both
+    answer while a slow model holds both answer slots and 48 more streams wait for one."""
+    settings = indexed.settings.model_copy(update={"judge": "none", "fallback": False})
+    model = HeldGenerator()
+    held = AskDef(settings=settings, generator=model)
+    body = json.dumps({"question": FX_QUESTION, "stream": True})
+    replies: list[tuple[int, str]] = []
+    probes: dict[str, int] = {}
+    probed = threading.Event()
+
+    with running(held, concurrency=2, queue_size=48) as base:
+        port = int(base.rsplit(":", 1)[1])
+        sent = threading.Semaphore(0)
+
+        def stream() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            connection.request("POST", "/api/ask", body, {"Content-Type": "application/json"})
+            sent.release()
+            response = connection.getresponse()
+            replies.append((response.status, response.read().decode()))
+
+        def probe() -> None:
+            with httpx.Client(base_url=base, timeout=300) as http:
+                probes["health"] = http.get("/api/health").status_code
+                found = http.post("/api/search", json={"question": FX_QUESTION, "k": 3})
+                probes["search"] = len(found.json()["passages"])
+                probes["config"] = http.get("/config").status_code
+            probed.set()
+
+        streams = [threading.Thread(target=stream, daemon=True) for _ in range(50)]
+        for thread in streams:
+            thread.start()
+        for _ in range(50):
+            assert sent.acquire(timeout=60)
+        for _ in range(2):  # both slots taken: the model is answering, and holding them
+            assert model.started.acquire(timeout=60)
+        threading.Thread(target=probe, daemon=True).start()
+        answered_while_held = probed.wait(60)  # generous: a starved pool waits for release
+        model.release.set()
+        for thread in streams:
+            thread.join(120)
+        probed.wait(120)
+
+    assert answered_while_held, f"health and search waited for the held answers ({probes})"
+    assert probes == {"health": 200, "search": 3, "config": 200}
+    assert len(replies) == 50
+    assert all(status == 200 and "event: answer" in text for status, text in replies)
 
 
 def test_safe_defaults() -> None:

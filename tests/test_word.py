@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,32 @@ def test_damaged_word_files_are_skipped_with_a_message(tmp_path: Path) -> None:
     assert "skipped garbage.docx: garbage.docx: is not a readable Word file" in result.stderr
     assert "skipped cut.docx: cut.docx: is not a readable Word file" in result.stderr
     assert "added 2" in result.stdout and "Traceback" not in result.stderr
+
+
+def write_bomb(path: Path, size: int = 20 * 2**20) -> Path:
+    """A small .docx whose document.xml unzips to ``size`` bytes more than a real report's: one
+    letter repeated in an XML comment, as a zip bomb is made (it deflates about 1,000 times)."""
+    write_docx(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    body = parts["word/document.xml"]
+    at = body.index(b"<w:body>")
+    parts["word/document.xml"] = body[:at] + b"<!--" + b"a" * size + b"-->" + body[at:]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_word_zip_bomb_is_skipped_before_it_is_unzipped(tmp_path: Path, embedder: object) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_docx(corpus / "report.docx")
+    bomb = write_bomb(corpus / "bomb.docx")
+    assert bomb.stat().st_size < 100_000
+    report = AskDef(corpus_dir=corpus, index_dir=tmp_path / "index").ingest()
+    assert report.added == ["report.docx"]
+    ((doc_id, reason),) = [(s.doc_id, s.reason) for s in report.skipped]
+    assert doc_id == "bomb.docx"
+    assert reason.startswith("bomb.docx: is a Word file whose part word/document.xml unzips ")
+    assert "times its size (to 20 MB), more than the 100 times a document does" in reason

@@ -9,6 +9,7 @@
     │   ├── CorpusNotFoundError
     │   ├── EmptyCorpusError
     │   └── UnreadableFileError
+    │       └── FileTooLargeError
     ├── StoreError
     │   ├── IndexMissingError
     │   ├── IndexCorruptError
@@ -59,6 +60,11 @@ class EmptyCorpusError(CorpusError):
 
 class UnreadableFileError(CorpusError):
     """A corpus file is binary, not UTF-8, or cannot be read."""
+
+
+class FileTooLargeError(UnreadableFileError):
+    """A corpus file expands past a bound (its text, a PDF's pages, a Word file's unzipped
+    parts), so reading it would cost minutes and gigabytes; it is skipped unread."""
 
 
 class StoreError(AskdefError):

@@ -9,6 +9,12 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Bounds on what one corpus file may expand to. 5 million characters is ~2,500 pages of dense
+# text, a few hundred times a typical report; a document bomb (a small .docx unzipping to a
+# 400 MB part, a 30,000-page PDF) is skipped instead of holding the writer lock for minutes.
+MAX_FILE_CHARS = 5_000_000
+MAX_PDF_PAGES = 5_000
+
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EmbedBackend = Literal["openvino", "onnx", "torch"]
 
@@ -76,6 +82,17 @@ class Settings(BaseSettings):
         le=100,
         description="Fused passages re-ordered by their best sentence's relevance to the "
         "question before the best k are returned (0 keeps the fusion order).",
+    )
+    max_file_chars: int = Field(
+        MAX_FILE_CHARS,
+        ge=1,
+        description="Corpus files whose text is longer than this many characters are skipped "
+        "(with the reason) rather than indexed.",
+    )
+    max_pdf_pages: int = Field(
+        MAX_PDF_PAGES,
+        ge=1,
+        description="PDFs with more pages are skipped (with the reason) before their text is read.",
     )
     max_question_chars: int = Field(
         2000, ge=1, description="Longer questions are refused with a message."

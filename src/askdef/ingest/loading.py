@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from askdef.errors import CorpusNotFoundError, UnreadableFileError
+from askdef.errors import CorpusNotFoundError, FileTooLargeError, UnreadableFileError
+from askdef.settings import MAX_FILE_CHARS, MAX_PDF_PAGES
 from askdef.types import SkippedFile
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
@@ -139,22 +140,42 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Document:
-    """Read one file; raise ``UnreadableFileError`` for binary or non-UTF-8 content."""
+def load_document(
+    path: Path,
+    corpus_dir: Path,
+    data: bytes | None = None,
+    *,
+    max_chars: int = MAX_FILE_CHARS,
+    max_pages: int = MAX_PDF_PAGES,
+) -> Document:
+    """Read one file; raise ``UnreadableFileError`` for binary or non-UTF-8 content, and
+    ``FileTooLargeError`` when its text is over ``max_chars`` characters, a PDF has over
+    ``max_pages`` pages, or a Word file's parts unzip to more than a document does."""
     doc_id = doc_id_of(path, corpus_dir)
     if data is None:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise UnreadableFileError(f"{doc_id}: cannot be read ({exc.strerror}).") from exc
-    if path.suffix.lower() in WORD_SUFFIXES:
+    document = _read(doc_id, path.suffix.lower(), data, max_chars, max_pages)
+    if len(document.text) > max_chars:
+        raise FileTooLargeError(
+            f"{doc_id}: holds {len(document.text):,} characters of text, over the limit of "
+            f"{max_chars:,} (ASKDEF_MAX_FILE_CHARS); not indexed: split it into smaller "
+            "files, or raise the limit."
+        )
+    return document
+
+
+def _read(doc_id: str, suffix: str, data: bytes, max_chars: int, max_pages: int) -> Document:
+    if suffix in WORD_SUFFIXES:
         from askdef.ingest.word import docx_text
 
         return Document(doc_id=doc_id, text=docx_text(doc_id, data), sha256=sha256_of(data))
-    if path.suffix.lower() in PDF_SUFFIXES:
+    if suffix in PDF_SUFFIXES:
         from askdef.ingest.pdf import pdf_text
 
-        read = pdf_text(doc_id, data)
+        read = pdf_text(doc_id, data, max_pages=max_pages, max_chars=max_chars)
         return Document(
             doc_id=doc_id,
             text=read.text,
@@ -171,7 +192,7 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Do
         raise UnreadableFileError(
             f"{doc_id}: is not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8."
         ) from exc
-    if path.suffix.lower() in HTML_SUFFIXES:
+    if suffix in HTML_SUFFIXES:
         text = html_to_text(text)
     return Document(doc_id=doc_id, text=text, sha256=sha256_of(data))
 

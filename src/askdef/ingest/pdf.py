@@ -33,7 +33,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from askdef.errors import UnreadableFileError
+from askdef.errors import FileTooLargeError, UnreadableFileError
+from askdef.settings import MAX_FILE_CHARS, MAX_PDF_PAGES
 
 NO_OCR = "askdef reads a PDF's text layer only and does not run OCR"
 
@@ -87,10 +88,14 @@ class _Paragraph:
     lines: list[_Line] = field(default_factory=list)
 
 
-def pdf_text(doc_id: str, data: bytes) -> PdfText:
+def pdf_text(
+    doc_id: str, data: bytes, *, max_pages: int = MAX_PDF_PAGES, max_chars: int = MAX_FILE_CHARS
+) -> PdfText:
     """The text of a PDF file's bytes; ``UnreadableFileError`` when it is damaged, encrypted
-    or has no text layer."""
-    pages = _pages(doc_id, data)
+    or has no text layer (or only page numbers and running lines), ``FileTooLargeError`` when
+    it has over ``max_pages`` pages (counted before any is read) or its pages hold over
+    ``max_chars`` characters."""
+    pages = _pages(doc_id, data, max_pages, max_chars)
     if not any(piece.text.strip() for rows, _ in pages for row in rows for piece in row):
         raise UnreadableFileError(
             f"{doc_id}: has no text layer (a scan or pictures of pages); {NO_OCR}: make a "
@@ -100,10 +105,19 @@ def pdf_text(doc_id: str, data: bytes) -> PdfText:
     lines = [
         line for page, (rows, width) in enumerate(pages, 1) for line in _read(rows, width, page)
     ]
-    return _compose(lines, len(pages))
+    read = _compose(lines, len(pages))
+    if not read.text.strip():
+        raise UnreadableFileError(
+            f"{doc_id}: has no text but page numbers and lines repeated on every page (a scan "
+            f"with a stamp or a running header?); {NO_OCR}: make a searchable PDF with an OCR "
+            "tool (e.g. ocrmypdf), then index that."
+        )
+    return read
 
 
-def _pages(doc_id: str, data: bytes) -> list[tuple[list[list[_Piece]], float]]:
+def _pages(
+    doc_id: str, data: bytes, max_pages: int, max_chars: int
+) -> list[tuple[list[list[_Piece]], float]]:
     """Each page's rows of pieces (top to bottom, each row left to right) and its width."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
@@ -112,7 +126,21 @@ def _pages(doc_id: str, data: bytes) -> list[tuple[list[list[_Piece]], float]]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):  # an empty user password opens
             raise FileNotDecryptedError("a password is needed")
-        return [(_rows(_pieces(page)), float(page.mediabox.width)) for page in reader.pages]
+        pages: list[tuple[list[list[_Piece]], float]] = []
+        chars = 0
+        for page in _bounded(doc_id, reader, max_pages):
+            pieces = _pieces(page)
+            chars += sum(len(piece.text) for piece in pieces)
+            if chars > max_chars:  # stop reading now, not after the last page
+                raise FileTooLargeError(
+                    f"{doc_id}: holds over {max_chars:,} characters of text "
+                    "(ASKDEF_MAX_FILE_CHARS); not indexed: split it into smaller files, or "
+                    "raise the limit."
+                )
+            pages.append((_rows(pieces), float(page.mediabox.width)))
+        return pages
+    except UnreadableFileError:
+        raise
     except (FileNotDecryptedError, DependencyError) as exc:
         raise UnreadableFileError(
             f"{doc_id}: is an encrypted PDF ({exc}); askdef does not open password-protected "
@@ -123,6 +151,31 @@ def _pages(doc_id: str, data: bytes) -> list[tuple[list[list[_Piece]], float]]:
             f"{doc_id}: is not a readable PDF ({type(exc).__name__}: {exc}); it is damaged or "
             "in another format: save or export it as PDF again, or remove it."
         ) from exc
+
+
+def _bounded(doc_id: str, reader: Any, max_pages: int) -> Iterator[Any]:
+    """The reader's pages; ``FileTooLargeError`` first when there are over ``max_pages``.
+
+    The page tree's ``/Count`` says so at once (pypdf takes seconds to list 30,000 pages); a
+    count that lies low is caught as the pages come.
+    """
+
+    def refuse(count: int) -> FileTooLargeError:
+        return FileTooLargeError(
+            f"{doc_id}: has {count:,} pages, over the limit of {max_pages:,} "
+            "(ASKDEF_MAX_PDF_PAGES); not indexed: split it into smaller files, or raise the limit."
+        )
+
+    try:
+        count = int(reader.trailer["/Root"]["/Pages"]["/Count"])
+    except Exception:  # no count, or not a number: the pages are counted as they come
+        count = 0
+    if count > max_pages:
+        raise refuse(count)
+    for n, page in enumerate(reader.pages, 1):
+        if n > max_pages:
+            raise refuse(len(reader.pages))
+        yield page
 
 
 def _pieces(page: Any) -> list[_Piece]:

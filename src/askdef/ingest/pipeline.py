@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from askdef._version import __version__
@@ -57,7 +56,8 @@ class _Plan:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
+def _plan(settings: Settings, known: dict[str, str]) -> _Plan:
+    corpus_dir = settings.corpus_dir
     found = corpus_files(corpus_dir)
     # Links out of the corpus are never read: unlike an unreadable file, a file that became
     # such a link keeps no last good version, so it leaves the index with `removed`.
@@ -78,7 +78,13 @@ def _plan(corpus_dir: Path, known: dict[str, str]) -> _Plan:
             plan.files[doc_id] = sha
             continue
         try:
-            doc = load_document(path, corpus_dir, data)
+            doc = load_document(
+                path,
+                corpus_dir,
+                data,
+                max_chars=settings.max_file_chars,
+                max_pages=settings.max_pdf_pages,
+            )
         except UnreadableFileError as exc:
             plan.skipped.append(SkippedFile(doc_id=doc_id, reason=str(exc)))
             if doc_id in known:  # keep the last good version rather than lose it
@@ -114,7 +120,7 @@ def ingest(
         manifest = index.read_manifest(live) if live else None
         if manifest:
             manifest.check_matches(settings.index_shape())
-        plan = _plan(settings.corpus_dir, manifest.files if manifest else {})
+        plan = _plan(settings, manifest.files if manifest else {})
         # Crashed builds go; the serving generation stays for readers until it is replaced.
         index.remove_stale(keep={serving} if serving else set())
         if manifest and not (plan.new or plan.removed):

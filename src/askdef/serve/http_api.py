@@ -20,7 +20,7 @@ checks stand in front of all routes (``askdef.serve.http_guard``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from askdef import errors
@@ -41,7 +42,13 @@ from askdef.serve.openai_compat import (
     question_and_history,
 )
 from askdef.serve.render import document_page, original_link, routes_page
-from askdef.serve.streaming import Gate, ServerBusyError, final_answer, sse_events, ticking
+from askdef.serve.streaming import (
+    Gate,
+    ServerBusyError,
+    final_answer,
+    sse_events,
+    ticking_async,
+)
 from askdef.types import Answer, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
@@ -194,10 +201,16 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
     )
     deadline = bot.settings.answer_deadline
 
-    def answering(question: str, history: list[dict[str, str]]) -> Iterator[StreamEvent | None]:
-        stream = bot.stream(question, history)  # checks the question before it takes a slot
-        gate.enter(deadline)
-        return ticking(lambda: stream, tick=KEEPALIVE, on_done=gate.leave)
+    async def answering(
+        question: str, history: list[dict[str, str]]
+    ) -> AsyncIterator[StreamEvent | None]:
+        """The answer's events, once it has a slot. Only ``bot.stream`` (it checks the question
+        before a slot is taken, and opens the index) borrows a thread of the shared pool; the
+        wait for a slot and for the model is on the event loop, so queued questions leave
+        the pool to health, search and the other routes."""
+        stream = await run_in_threadpool(bot.stream, question, history)
+        await gate.enter(deadline)
+        return ticking_async(lambda: stream, tick=KEEPALIVE, on_done=gate.leave)
 
     install_error_handlers(app)
 
@@ -237,7 +250,7 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
         response_model=Answer,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    def ask(request: AskRequest) -> Any:
+    async def ask(request: AskRequest) -> Any:
         """Answer a question, with ``history`` (role/content messages) for a follow-up.
 
         With ``"stream": true`` the reply is server-sent events: ``retrieved`` (the passages,
@@ -246,9 +259,9 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
         text so far is void), then ``answer`` (the verified Answer, plain text); ``error``
         instead on failure. Comment lines keep the connection alive while a slow model reads.
         """
-        events = answering(request.question, [m.model_dump() for m in request.history])
+        events = await answering(request.question, [m.model_dump() for m in request.history])
         if not request.stream:
-            return JSONResponse(final_answer(events).model_dump(mode="json"))
+            return JSONResponse((await final_answer(events)).model_dump(mode="json"))
         return StreamingResponse(sse_events(events), media_type="text/event-stream")
 
     @app.get("/api/documents/{doc_id:path}", tags=["api"], summary="Document")
@@ -303,16 +316,16 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
         return MODELS
 
     @app.post("/v1/chat/completions", tags=["openai"])
-    def chat_completions(request: ChatRequest) -> Any:
+    async def chat_completions(request: ChatRequest) -> Any:
         """OpenAI-compatible chat: the answer ends with a Sources list; ``citations`` extra.
 
         Streaming sends the verified answer once it is ready (keep-alive comments until
         then): an OpenAI client cannot take back streamed text. ``/api/ask`` streams raw text.
         """
-        events = answering(*question_and_history(request.messages))
+        events = await answering(*question_and_history(request.messages))
         reply = Completion(request.model)
         if not request.stream:
-            return reply.whole(final_answer(events))
+            return reply.whole(await final_answer(events))
         return StreamingResponse(reply.chunks(events), media_type="text/event-stream")
 
     return app

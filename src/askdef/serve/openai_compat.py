@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -111,11 +111,11 @@ class Completion:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
         return {**self._head("chat.completion.chunk"), "choices": [choice]}
 
-    def chunks(self, events: Iterator[StreamEvent | None]) -> Iterator[bytes]:
+    async def chunks(self, events: AsyncIterator[StreamEvent | None]) -> AsyncIterator[bytes]:
         """The streaming reply: the verified answer in pieces once it is ready, then [DONE]."""
         yield sse(None, self._chunk({"role": "assistant", "content": ""}))
         try:
-            for event in events:
+            async for event in events:
                 if event is None:
                     yield KEEPALIVE_COMMENT
                 elif isinstance(event, Answer):
