@@ -147,7 +147,7 @@ class IndexDir:
 
     def new_generation(self, copy_of: Path | None) -> Path:
         """A fresh generation folder, started as a copy of ``copy_of`` when given."""
-        from askdef.index.vectors import open_vector_store
+        from askdef.index.vectors import close_store, open_vector_store
 
         gen = self.path / f"gen-{uuid.uuid4().hex[:12]}"
         try:
@@ -156,7 +156,7 @@ class IndexDir:
                 (gen / MANIFEST).unlink()
             else:
                 gen.mkdir(parents=True)
-                open_vector_store(gen, create=True)
+                close_store(open_vector_store(gen, create=True))
         except BaseException:  # a half-made copy (a full disk, Ctrl-C) must not stay behind
             self.discard(gen)
             raise
