@@ -1,8 +1,9 @@
 """What a long-running reader holds, and what the index weighs, as updates go live.
 
 One process reads the bundled corpus's index (``AskDef.search``, as ``serve`` does) while the
-same process updates it ``--cycles`` times (a file added, then removed again, one update each).
-After each update the reader searches, which opens the new generation. Printed per update:
+same process updates it ``--cycles`` times (one of its two articles removed, then put back:
+two updates each). After each update the reader searches, which opens the new generation.
+Printed per update:
 open file handles, threads, RSS, handles on deleted files, askdef folders in the temporary
 folder and the live generation's size on disk; at the end the size of a fresh build of the
 same corpus, and what is left in the temporary folder once the reader is gone.
@@ -22,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRA = "cycle-note.txt"
+ARTICLE = "japan-europe-defense-ties-global-security.txt"
 
 
 def _handles() -> tuple[int, int]:
@@ -72,12 +73,13 @@ def reader(work: Path, cycles: int) -> None:
         )
 
     row("start")
+    article = corpus / ARTICLE
+    text = article.read_text(encoding="utf-8")
     for n in range(1, 2 * cycles + 1):
-        note = corpus / EXTRA
-        if note.exists():
-            note.unlink()
+        if n % 2:
+            article.unlink()
         else:
-            note.write_text(f"Update {n}: a note on export controls and shipyards.\n")
+            article.write_text(text, encoding="utf-8")
         bot.ingest()
         bot.search("Japan")
         row(str(n))
@@ -102,7 +104,6 @@ def main() -> None:
             f"askdef folders left in the temporary folder after the reader exited: "
             f"{_askdef_temps(tmp)}"
         )
-        (work / "corpus" / EXTRA).unlink(missing_ok=True)
         fresh = work / "fresh"
         code = (
             "import sys; from askdef import AskDef; "

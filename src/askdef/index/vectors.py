@@ -164,6 +164,37 @@ def _remove_orphans() -> None:
         _remove_copy(folder, owner)
 
 
+def copy_vectors(source: ChromaVectorStore, target: ChromaVectorStore) -> None:
+    """Every record of ``source``'s collection and of its sentence vectors' into ``target``'s:
+    only the live ones, whatever ``source`` still keeps of deleted records."""
+    copy_records(source.client, target.client)
+    sentences = sentence_collection(source)
+    if sentences is not None:
+        copy_records(sentences, sentence_collection(target, create=True))
+
+
+def copy_records(source: Any, target: Any) -> None:
+    """Every record of Chroma collection ``source`` into ``target``, embeddings included (none
+    is redone), a thousand at a time."""
+    offset = 0
+    while True:
+        got = source.get(
+            include=["embeddings", "documents", "metadatas"], limit=_COPY_BATCH, offset=offset
+        )
+        if not got["ids"]:
+            return
+        target.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
+        offset += len(got["ids"])
+
+
+_COPY_BATCH = 1000
+
+
 def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> list[str]:
     """Ids of the ``n`` chunks nearest to ``embedding``, best first."""
     from llama_index.core.vector_stores.types import VectorStoreQuery
