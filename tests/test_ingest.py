@@ -26,7 +26,7 @@ from askdef.errors import (
     IndexMissingError,
 )
 from askdef.index.store import IndexDir
-from askdef.index.vectors import open_vector_store
+from askdef.index.vectors import open_reader, open_vector_store
 from askdef.ingest.loading import corpus_files
 from askdef.serve.web import build_app
 
@@ -41,7 +41,7 @@ def _index_command(corpus: Path, index: Path) -> list[str]:
 
 def _stored_ids(bot: AskDef) -> list[str]:
     gen = IndexDir(bot.settings.index_dir).require_current()
-    return open_vector_store(gen).client.get()["ids"]
+    return open_reader(gen).client.get()["ids"]
 
 
 def test_first_ingest_indexes_every_paragraph(corpus: Path, tmp_path: Path, embedder) -> None:

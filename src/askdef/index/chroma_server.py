@@ -54,6 +54,7 @@ from askdef.errors import (
     StoreUnavailableError,
 )
 from askdef.index.backend import REPAIR_HINT, Manifest
+from askdef.index.vectors import copy_records
 
 if TYPE_CHECKING:
     import bm25s
@@ -68,7 +69,6 @@ META = "askdef-meta"
 LEASE = 30.0  # seconds a writer's lock lives without renewal (a crashed writer's lock expires)
 CONFIRM_PAUSE = 0.5  # seconds between writing the lease and reading it back
 PART = 1_000_000  # characters per meta record: keeps each request small for proxies
-COPY_BATCH = 1000  # records per get/add when copying a generation's vectors
 SENTENCES = (
     "-sentences"  # a generation's sentence vectors (askdef.index.vectors.sentence_collection)
 )
@@ -255,13 +255,13 @@ class ServerIndex:
         gen = f"gen-{uuid.uuid4().hex[:12]}"
         target = self._collection(gen, create=True)
         if copy_of is not None:
-            _copy(self._collection(copy_of), target)
+            copy_records(self._collection(copy_of), target)
             api = self._api()
             with contextlib.suppress(Exception):  # a generation built without sentences
                 sentences = api.get_collection(
                     PREFIX + copy_of + SENTENCES, embedding_function=None
                 )
-                _copy(
+                copy_records(
                     sentences,
                     api.create_collection(PREFIX + gen + SENTENCES, embedding_function=None),
                 )
@@ -377,21 +377,3 @@ class ServerIndex:
                 self._write_lease(me)
             except Exception:  # the server is away: the main thread sees the same failure
                 continue
-
-
-def _copy(source: Collection, target: Collection) -> None:
-    """Every record of ``source`` into ``target``, embeddings included (none is redone)."""
-    offset = 0
-    while True:
-        got = source.get(
-            include=["embeddings", "documents", "metadatas"], limit=COPY_BATCH, offset=offset
-        )
-        if not got["ids"]:
-            return
-        target.add(
-            ids=got["ids"],
-            embeddings=got["embeddings"],
-            documents=got["documents"],
-            metadatas=got["metadatas"],
-        )
-        offset += len(got["ids"])

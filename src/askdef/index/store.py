@@ -4,7 +4,7 @@
       CURRENT          name of the live generation (replaced atomically)
       .lock            held by the one process that writes
       gen-<id>/        manifest.json (written last), checksums.json, docs.json, chunks.jsonl,
-                       bm25/, chroma/
+                       bm25/, chroma/, compact.json (chroma/'s size when written afresh)
 
 A writer builds a new generation beside the live one and swaps ``CURRENT`` when it is complete,
 so readers never see a half-written index and a crash leaves the previous one in place.
@@ -45,6 +45,12 @@ MANIFEST = "manifest.json"
 DOCS = "docs.json"
 CHUNKS = "chunks.jsonl"
 CHECKSUMS = "checksums.json"  # each file's size and sha256, checked before anything reads it
+# the Chroma files' size and the chunk count when the vectors were last written afresh
+COMPACT = "compact.json"
+# Chroma keeps what updates delete (its log, HNSW slots, free database pages), and a
+# generation starts as a copy of the last: past this many times their fresh size (per chunk),
+# a new generation copies the live records alone
+OUTGROWN = 1.5
 _PART_OF = {DOCS: "documents", CHUNKS: "chunks", "bm25": "bm25", "chroma": "dense"}
 
 
@@ -70,8 +76,23 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
+def _bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
 def _megabytes(folder: Path) -> float:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+    return _bytes(folder) / 1e6
+
+
+def _outgrown(gen: Path, manifest: Manifest) -> bool:
+    """Whether ``gen``'s Chroma files are past ``OUTGROWN`` times their size when written
+    afresh, for its number of chunks (always, for a generation that did not record it)."""
+    try:
+        fresh = json.loads((gen / COMPACT).read_text(encoding="utf-8"))
+        per_chunk = fresh["bytes"] / max(1, fresh["chunks"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    return _bytes(gen / "chroma") > OUTGROWN * per_chunk * max(1, manifest.chunks)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -146,17 +167,17 @@ class IndexDir:
             lock.release()
 
     def new_generation(self, copy_of: Path | None) -> Path:
-        """A fresh generation folder, started as a copy of ``copy_of`` when given."""
-        from askdef.index.vectors import open_vector_store
-
+        """A fresh generation folder whose vectors start as ``copy_of``'s, when given: a copy
+        of its files, or of its live records alone when its files have grown too large
+        (``_outgrown``)."""
         gen = self.path / f"gen-{uuid.uuid4().hex[:12]}"
         try:
-            if copy_of is not None:
+            if copy_of is not None and not _outgrown(copy_of, self.read_manifest(copy_of)):
                 shutil.copytree(copy_of, gen)
                 (gen / MANIFEST).unlink()
             else:
                 gen.mkdir(parents=True)
-                open_vector_store(gen, create=True)
+                _write_vectors(gen, copy_of)
         except BaseException:  # a half-made copy (a full disk, Ctrl-C) must not stay behind
             self.discard(gen)
             raise
@@ -165,6 +186,8 @@ class IndexDir:
     def publish(self, gen: Path, manifest: Manifest, docs: dict[str, Any]) -> None:
         """Finish ``gen`` (docs, manifest last, fsync) and make it the live generation."""
         _write_json(gen / DOCS, docs)
+        if not (gen / COMPACT).is_file():  # built afresh: its size is the one to grow from
+            _write_json(gen / COMPACT, {"bytes": _bytes(gen / "chroma"), "chunks": manifest.chunks})
         _write_json(gen / CHECKSUMS, _checksums(gen))
         _write_json(gen / MANIFEST, manifest.__dict__)
         _fsync_tree(gen)
@@ -244,6 +267,22 @@ class IndexDir:
                 shutil.rmtree(gen, ignore_errors=True)
         for tmp in self.path.glob(f".{CURRENT}.*"):
             tmp.unlink(missing_ok=True)
+
+
+def _write_vectors(gen: Path, copy_of: Path | None) -> None:
+    """A new Chroma database in ``gen`` holding the live records of ``copy_of``'s, if given."""
+    from askdef.index.vectors import close_store, copy_vectors, open_reader, open_vector_store
+
+    store = open_vector_store(gen, create=True)
+    try:
+        if copy_of is not None:
+            source = open_reader(copy_of)
+            try:
+                copy_vectors(source, store)
+            finally:
+                close_store(source)
+    finally:
+        close_store(store)
 
 
 def _checksums(gen: Path) -> dict[str, list[Any]]:

@@ -25,7 +25,13 @@ from askdef.index.backend import Backend, Manifest
 from askdef.index.check import open_parts
 from askdef.index.embedding import Embedder
 from askdef.index.store import disk_full, open_backend
-from askdef.index.vectors import add_nodes, add_sentences, delete_documents, sentence_texts
+from askdef.index.vectors import (
+    add_nodes,
+    add_sentences,
+    close_store,
+    delete_documents,
+    sentence_texts,
+)
 from askdef.ingest.chunking import chunk_paragraphs, embed_text, make_splitter
 from askdef.ingest.loading import (
     SUPPORTED_SUFFIXES,
@@ -196,8 +202,6 @@ def _fill(
     stale = set(plan.removed) | set(plan.updated)
     old = index.read_chunks(live) if live is not None else []
     chunks = [c for c in old if c["doc_id"] not in stale]
-    store = index.vector_store(gen, write=True)
-    delete_documents(store, sorted(stale))
     for doc_id in plan.removed:
         docs.pop(doc_id, None)
 
@@ -238,11 +242,16 @@ def _fill(
         said, embedded = by_doc.setdefault(doc_id, ([], []))
         said.append(sentence)
         embedded.append(vector)
-    for doc_id, (said, embedded) in by_doc.items():
-        add_sentences(store, doc_id, said, embedded)
     for node, vector in zip(nodes, vectors[: len(nodes)], strict=True):
         node.embedding = vector
-    add_nodes(store, nodes)
+    store = index.vector_store(gen, write=True)
+    try:
+        delete_documents(store, sorted(stale))
+        for doc_id, (said, embedded) in by_doc.items():
+            add_sentences(store, doc_id, said, embedded)
+        add_nodes(store, nodes)
+    finally:  # Chroma writes its last files when it closes: before publish checksums them
+        close_store(store)
     chunks += [
         {
             "id": n.id_,

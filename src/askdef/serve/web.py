@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -212,6 +214,8 @@ def serve(
     import uvicorn
 
     auth = auth or auth_from_env()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     _check_port(host, port)
     ensure_index(bot)
     print("askdef: loading the models…", file=sys.stderr)
@@ -230,6 +234,14 @@ def serve(
             file=sys.stderr,
         )
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a service manager's stop) ends ``serve`` through Python's own exit,
+    as Ctrl-C does, so that exit handlers run (they remove the index's private copies in the
+    temporary folder). uvicorn shuts down gracefully, then raises the signal again: with
+    the default action the process died there, before any exit handler."""
+    raise SystemExit(0)
 
 
 def default_port() -> int:
