@@ -41,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measured import commit
 
 from askdef.answer.citations import Entailment, verify
-from askdef.answer.entailment import Judge
+from askdef.answer.entailment import LLM_ENTAILED, Judge
 from askdef.answer.generation import make_judge
+from askdef.answer.trained_judge import TrainedJudge, on_own_scale
 from askdef.settings import Settings
 from askdef.types import Passage
 
@@ -121,6 +122,21 @@ def judged(cases: list[Case], judge: Judge) -> list[dict[str, Any]]:
     return rows
 
 
+def cascade(
+    first: list[dict[str, Any]], second: list[dict[str, Any]], trained: TrainedJudge
+) -> list[dict[str, Any]]:
+    """What ``CascadeJudge`` shows, from the two judges' rows on the same pairs: the LLM's
+    verdict where the trained judge's score lies in its band, the trained judge's elsewhere
+    (``llm`` marks the pairs that reach the LLM). Its curve joins the two judges' scores, each
+    mapped to its own threshold at 0.5 (``on_own_scale``)."""
+    rows = []
+    for a, b in zip(first, second, strict=True):
+        to_llm = a["p"] is not None and trained.band.low <= a["p"] <= trained.band.high
+        chosen, threshold = (b, LLM_ENTAILED) if to_llm else (a, trained.entailed)
+        rows.append({**chosen, "score": on_own_scale(chosen["score"], threshold), "llm": to_llm})
+    return rows
+
+
 def roc(rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
     """(false positive rate, true positive rate) over every threshold, from (0,0) to (1,1)."""
     scored = [(r["score"], r["gold"]) for r in rows if r["gold"] is not None]
@@ -186,6 +202,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     if other:
         out["unsettled_shown"] = sum(r["shown"] for r in other) / len(other)
+    if any("llm" in r for r in rows):
+        out["share_to_llm"] = sum(r["llm"] for r in rows) / len(rows)
     return out
 
 
@@ -203,9 +221,9 @@ def main() -> None:
         "scifact": lambda: scifact_cases(args.scifact),
         "fever": lambda: fever_cases(args.fever),
     }
-    trained = make_judge(Settings(), choice="trained")
-    llm = make_judge(Settings(), choice="local") if args.llm_sample else None
-    assert trained is not None
+    trained = make_judge(Settings(), "local", choice="trained")
+    llm = make_judge(Settings(), "local", choice="local") if args.llm_sample else None
+    assert isinstance(trained, TrainedJudge)
     args.out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"commit": commit(), "sets": {}}
     lines = [f"# Judges side by side (at {result['commit']})", ""]
@@ -214,8 +232,9 @@ def main() -> None:
         sample = random.Random(7).sample(cases, min(args.llm_sample, len(cases)))
         runs = {f"{trained.name}, all": judged(cases, trained)}
         if llm is not None:
-            runs[f"{trained.name}, sample"] = judged(sample, trained)
-            runs[f"{llm.name} LLM, sample"] = judged(sample, llm)
+            first = runs[f"{trained.name}, sample"] = judged(sample, trained)
+            second = runs[f"{llm.name} LLM, sample"] = judged(sample, llm)
+            runs["cascade, sample"] = cascade(first, second, trained)
         figures = {label: summary(rows) for label, rows in runs.items()}
         result["sets"][name] = {"figures": figures, "rows": runs}
         svg = roc_svg(f"{name}: ROC", {label: roc(rows) for label, rows in runs.items()})

@@ -301,6 +301,7 @@ class _FakeBot:
     generator: _Generator = field(default_factory=_Generator)
     embedder: _Embedder = field(default_factory=_Embedder)
     passage: Passage = field(default_factory=lambda: _passage(11, BUDGET))
+    judge: ScriptedJudge = field(default_factory=ScriptedJudge)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         return [self.passage]

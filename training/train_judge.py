@@ -6,8 +6,9 @@ Usage (from the project root, after ``make setup``; about 55 minutes on 2 cores)
     .venv/bin/python training/train_judge.py --data ../shared/judge-data --out build/judge
 
 It writes ``OUT/model.onnx`` (float32: a dynamic int8 quantization moved tuning scores by up to
-0.63), ``OUT/torch/`` (the weights to train on from), ``OUT/tokenizer.json``, and ``OUT/training.json``: the recipe, the pair counts by source, the
-training time and the ranking figures on the tuning pairs (articles and sets never trained on).
+0.63), ``OUT/torch/`` (the weights to train on from), ``OUT/tokenizer.json``, and
+``OUT/training.json``: the recipe, the pair counts by source, the training time and the
+ranking figures on the tuning pairs (articles and sets never trained on).
 ``make judge`` runs it and copies the chosen files into ``src/askdef/answer/judge_model/``.
 """
 

@@ -126,7 +126,7 @@ class AskDef:
         """The judge of sentences that are not word-for-word copies and of whether an answer
         answers the question (``Settings.judge``, or the one given); its model loads when it
         first judges. None: only copies pass, and answers are not judged."""
-        return make_judge(self.settings)
+        return make_judge(self.settings, self.generator.name)
 
     def stream(
         self, question: str, history: list[dict[str, str]] | None = None

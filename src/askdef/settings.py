@@ -145,12 +145,14 @@ class Settings(BaseSettings):
         description="The best sentences of those paragraphs that an LLM reads (reading the prompt "
         "is most of a local model's time to its first token).",
     )
-    judge: Literal["auto", "trained", "openai", "local", "none"] = Field(
+    judge: Literal["auto", "trained", "cascade", "openai", "local", "none"] = Field(
         "auto",
         description="Who judges whether a cited paragraph states an answer's sentence that is not "
-        "its word-for-word copy, and whether an answer's quotes answer the question. auto and "
-        "trained: askdef's own trained model (milliseconds, packaged). local and openai: the "
-        "LLM asked yes/no (seconds). none: only word-for-word copies are shown.",
+        "its word-for-word copy, and whether an answer's quotes answer the question. trained: "
+        "askdef's own trained model (milliseconds, packaged). cascade: that model, with the "
+        "sentences it cannot decide sent to the LLM. local and openai: the LLM asked yes/no "
+        "(seconds). auto: cascade for an LLM generator, trained for the extractive one. none: "
+        "only word-for-word copies are shown.",
     )
     entailment_threshold: float | None = Field(
         None,

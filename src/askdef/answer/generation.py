@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from askdef.answer.entailment import Ask, Judge
     from askdef.answer.local_llm import LocalChat
     from askdef.answer.openai_chat import OpenAIChat
+    from askdef.answer.trained_judge import TrainedJudge
 
 
 class Generator(Protocol):
@@ -166,15 +167,26 @@ def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
-def make_judge(settings: Settings, *, choice: str | None = None) -> Judge | None:
-    """The judge ``choice`` (default ``settings.judge``) names: ``auto`` and ``trained`` are
-    askdef's own trained model (``askdef.answer.trained_judge``), ``local`` and ``openai`` an
-    LLM asked yes/no (``ChatJudge``), ``none`` none. A model loads on its first call."""
+def make_judge(settings: Settings, generator: str, *, choice: str | None = None) -> Judge | None:
+    """The judge ``choice`` (default ``settings.judge``) names for ``generator``'s answers:
+    ``trained`` is askdef's own model (``askdef.answer.trained_judge``), ``cascade`` that model
+    with the sentences it cannot decide sent to an LLM (``CascadeJudge``), ``local`` and
+    ``openai`` an LLM asked yes/no (``ChatJudge``), ``none`` none. ``auto``: the cascade for an
+    LLM generator (its LLM is loaded anyway), the trained model alone for the extractive one
+    (whose sentences are copies). A model loads on its first call."""
     choice = choice or settings.judge
-    if choice in ("auto", "trained"):
-        return _trained_judge()
+    if choice == "auto":
+        choice = "trained" if generator == "extractive" else "cascade"
     if choice == "none":
         return None
+    if choice == "trained":
+        return _trained_judge()
+    if choice == "cascade":
+        from askdef.answer.trained_judge import CascadeJudge
+
+        trained = _trained_judge()
+        llm = llm_judge(settings, "openai" if generator == "openai" else "auto")
+        return CascadeJudge(trained, llm, trained.band) if llm else trained
     return llm_judge(settings, choice)
 
 
@@ -201,7 +213,7 @@ def llm_judge(settings: Settings, choice: str, *, ask: Ask | None = None) -> Jud
 
 
 @functools.cache
-def _trained_judge() -> Judge:
+def _trained_judge() -> TrainedJudge:
     """One trained judge per process: its session is shared by every thread."""
     from askdef.answer.trained_judge import TrainedJudge
 

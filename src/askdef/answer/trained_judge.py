@@ -15,9 +15,12 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from askdef.errors import ModelError
+
+if TYPE_CHECKING:
+    from askdef.answer.entailment import Judge
 
 MODEL_DIR = Path(__file__).with_name("judge_model")
 
@@ -32,13 +35,15 @@ class JudgeCard:
     max_tokens: int
     entailed: float
     answered: float
+    band: tuple[float, float]  # support scores left to an LLM in a cascade
 
 
 def read_card(folder: Path = MODEL_DIR) -> JudgeCard:
     """The model's card; ``ModelError`` when the folder lacks it."""
     try:
         raw = json.loads((folder / "judge.json").read_text(encoding="utf-8"))
-        return JudgeCard(**{k: raw[k] for k in JudgeCard.__dataclass_fields__})
+        fields = {k: raw[k] for k in JudgeCard.__dataclass_fields__}
+        return JudgeCard(**{**fields, "band": tuple(fields["band"])})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(
             f"askdef's judge model is missing or damaged in {folder} ({exc}); reinstall askdef, "
@@ -55,6 +60,7 @@ class TrainedJudge:
         self.name = f"askdef-judge {self.card.version}"
         self.entailed = self.card.entailed
         self.answered = self.card.answered
+        self.band = Band(*self.card.band)
         self._folder = folder
         self._threads = threads
         self._lock = threading.Lock()
@@ -112,3 +118,46 @@ class TrainedJudge:
         tokenizer.enable_truncation(self.card.max_tokens, strategy="longest_first")
         tokenizer.enable_padding()
         return tokenizer, session
+
+
+def on_own_scale(p: float, threshold: float) -> float:
+    """``p`` mapped so that ``threshold`` sits at 0.5, keeping order on each side: scores of
+    judges tuned to different thresholds become comparable."""
+    if p >= threshold:
+        return 0.5 + 0.5 * (p - threshold) / (1.0 - threshold) if threshold < 1.0 else 1.0
+    return 0.5 * p / threshold if threshold > 0.0 else 0.0
+
+
+@dataclass(frozen=True)
+class Band:
+    """Trained-judge scores of a sentence's support that it does not decide alone."""
+
+    low: float
+    high: float
+
+
+class CascadeJudge:
+    """The trained judge first; a sentence whose support it scores inside ``band`` goes to the
+    LLM judge ``second``, which decides it. Whether quotes answer the question is the trained
+    judge's alone (it ranks answers better than the LLM: docs/answers.md). Scores are on one
+    scale, each judge's threshold at 0.5."""
+
+    entailed = 0.5
+
+    def __init__(self, first: TrainedJudge, second: Judge, band: Band) -> None:
+        self.name = f"{first.name} + {second.name} LLM"
+        self.answered = first.answered
+        self.first = first
+        self.second = second
+        self.band = band
+        self.asked_second = 0  # pairs the trained judge left to the LLM
+
+    def entailment(self, premise: str, claim: str) -> float:
+        p = self.first.entailment(premise, claim)
+        if self.band.low <= p <= self.band.high:
+            self.asked_second += 1
+            return on_own_scale(self.second.entailment(premise, claim), self.second.entailed)
+        return on_own_scale(p, self.first.entailed)
+
+    def answers(self, premise: str, question: str) -> float:
+        return self.first.answers(premise, question)
