@@ -26,6 +26,7 @@ from askdef import Answer, AskDef, Settings
 from askdef.errors import InputError, InvalidTextError, QuestionTooLongError
 from askdef.index.embedding import Embedder
 from askdef.safe_output import StreamEscaper, plain
+from askdef.serve.chat import submitted
 from askdef.serve.http_guard import PUBLIC, PUBLIC_PREFIXES, Backoff, BodyLimit
 from askdef.serve.web import answer_turn, build_app
 from fake_openai import FakeOpenAI
@@ -157,6 +158,37 @@ def test_a_too_long_typed_question_is_still_413(bot: AskDef, client: TestClient)
     assert "limit is 2,000" in response.json()["error"]
     with pytest.raises(QuestionTooLongError, match="3,000 characters long"):
         bot.search("x" * 3000)
+
+
+def test_an_over_long_question_is_refused_before_its_text_is_cleaned(
+    bot: AskDef, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A megabyte of ``![`` took 21 s of CPU in the chat's clean-up (``plain``) before the
+    length limit refused it: every entry point must refuse it with no more than the limit read."""
+    import askdef.safe_output
+
+    limit = bot.settings.max_question_chars
+    parser = askdef.safe_output._parser()
+
+    class Bounded:
+        def parse(self, text: str) -> Any:
+            assert len(text) <= limit + 100, f"cleaned {len(text):,} characters"
+            return parser.parse(text)
+
+    monkeypatch.setattr(askdef.safe_output, "_parser", Bounded)
+    question = "![" * 100_000
+    box, chat, pending = submitted(bot, question, [])  # the chat shows the question at once
+    assert box == "" and pending == question and len(chat[-1]["content"]) <= limit + 1
+    reply = list(answer_turn(bot, question, [], []))[-1].chat[-1]["content"]
+    assert "200,000 characters long; the limit is 2,000" in reply
+    for path, body in [
+        ("/api/ask", {"question": question}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": question}]}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 413 and "the limit is 2,000" in response.text, path
+    with pytest.raises(QuestionTooLongError):
+        bot.ask(question)
 
 
 def test_the_python_api_refuses_bad_text_before_any_model_runs(

@@ -67,6 +67,26 @@ def plain_messages(chat: Sequence[Any] | None) -> Messages:
     ]
 
 
+def shown_question(bot: AskDef, question: str) -> str:
+    """``question`` as the chat shows it: plain text, cut at the length limit first.
+
+    A longer question is refused anyway, and cleaning text costs time that grows with its
+    length (a megabyte of ``![`` took 21 s), so no more than the limit is ever cleaned.
+    """
+    limit = bot.settings.max_question_chars
+    return plain(question[:limit]) + ("…" if len(question) > limit else "")
+
+
+def submitted(bot: AskDef, question: str, chat: Sequence[Any] | None) -> tuple[str, Messages, str]:
+    """The chat's instant reply to a typed question: ``(box, chat, pending)``, the question
+    shown at once (``shown_question``) and left pending for ``answer_turn``."""
+    question = (question or "").strip()
+    if not question:
+        return "", plain_messages(chat), ""
+    asked = {"role": "user", "content": shown_question(bot, question)}
+    return "", [*plain_messages(chat), asked], question
+
+
 def unindexed_count(bot: AskDef) -> int:
     """How many corpus files the index does not hold, for the status line; 0 when it cannot
     be told (no index yet: the status says so already)."""
@@ -86,7 +106,7 @@ def answer_turn(
     """
     shown = plain_messages(chat)
     if not shown or shown[-1]["role"] != "user":
-        shown.append({"role": "user", "content": plain(question)})
+        shown.append({"role": "user", "content": shown_question(bot, question)})
     past = list(history or [])
     started = time.monotonic()
     sources = welcome_html()
