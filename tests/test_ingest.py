@@ -195,7 +195,7 @@ def test_links_out_of_the_corpus_are_skipped_and_never_served(corpus: Path, tmp_
     assert bot.documents() == sorted([*originals, "drafts/draft.txt"])
     for doc_id in bot.documents():
         assert not any("4417" in p.text for p in bot.document(doc_id))
-    api = TestClient(build_app(bot))
+    api = TestClient(build_app(bot), base_url="http://localhost")
     for doc_id in ("passwd.txt", "outside/notes.txt"):
         assert api.get(f"/api/documents/{doc_id}").status_code == 404
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from html_check import active_content, rendered_markdown
@@ -48,7 +49,7 @@ def bot(indexed: AskDef) -> AskDef:
 
 @pytest.fixture(scope="module")
 def client(bot: AskDef) -> Iterator[TestClient]:
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         yield http
 
 
@@ -273,7 +274,7 @@ def test_a_hostile_document_reaches_no_client_as_markup(hostile_corpus: AskDef) 
     shown = rendered_markdown(turn.chat[-1]["content"] + "\n\n" + turn.status)
     assert "evil.example" not in shown  # the answer keeps the words, not the address
     assert active_content(shown + turn.sources) == []  # the sources quote it verbatim, as text
-    with TestClient(build_app(hostile_corpus)) as http:
+    with TestClient(build_app(hostile_corpus), base_url="http://localhost") as http:
         answer = http.post("/api/ask", json={"question": question}).json()
         v1 = http.post(
             "/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}
@@ -305,7 +306,7 @@ def test_an_llm_error_body_is_plain_text_in_notices_status_and_errors(indexed: A
         turns = list(answer_turn(bot, FX_QUESTION, [], []))
         answer = bot.ask(FX_QUESTION)
         failing = AskDef(settings=settings.model_copy(update={"fallback": False}))
-        with TestClient(build_app(failing)) as http:
+        with TestClient(build_app(failing), base_url="http://localhost") as http:
             error = http.post("/api/ask", json={"question": FX_QUESTION}).json()
             streamed = http.post("/api/ask", json={"question": FX_QUESTION, "stream": True}).text
     lines = "\n\n".join(t.status + "\n\n" + t.chat[-1]["content"] for t in turns)
@@ -317,7 +318,7 @@ def test_an_llm_error_body_is_plain_text_in_notices_status_and_errors(indexed: A
 
 
 def test_the_chat_page_forbids_external_images_frames_and_scripts(bot: AskDef) -> None:
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         policy = http.get("/").headers["content-security-policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
     assert directives["img-src"] == "'self' data: blob:"
@@ -388,7 +389,8 @@ def _attack(chromium: Any, bot: AskDef, *, allow_site: bool) -> dict[str, str]:
     """What a page on evil.test reads from askdef served under the host name askdef.test."""
     with attacker_site() as site:
         origins = (site,) if allow_site else ()
-        target = AskDef(settings=bot.settings.model_copy(update={"cors_origins": origins}))
+        served_as = {"cors_origins": origins, "allowed_hosts": ("askdef.test",)}
+        target = AskDef(settings=bot.settings.model_copy(update=served_as))
         with running(target) as url:
             page = chromium.new_page()
             page.goto(f"{site}/?port={urlsplit(url).port}")
@@ -408,7 +410,8 @@ def test_a_foreign_page_reads_nothing_unless_its_origin_is_listed(
 
 
 def test_foreign_origins_are_refused_before_any_route_runs(bot: AskDef) -> None:
-    with TestClient(build_app(bot), base_url="http://askdef.test") as http:
+    named = AskDef(settings=bot.settings.model_copy(update={"allowed_hosts": ("askdef.test",)}))
+    with TestClient(build_app(named), base_url="http://askdef.test") as http:
         foreign = {"Origin": "http://evil.test"}
         for method, path in [("GET", "/config"), ("POST", "/gradio_api/queue/join")]:
             response = http.request(method, path, headers=foreign)
@@ -420,6 +423,41 @@ def test_foreign_origins_are_refused_before_any_route_runs(bot: AskDef) -> None:
         assert preflight.status_code == 403
         same = http.get("/config", headers={"Origin": "http://askdef.test"})
         assert same.status_code == 200
+
+
+def test_a_rebound_host_name_reads_nothing_on_any_route(bot: AskDef) -> None:
+    """DNS rebinding: a page on evil.example, its name re-pointed at 127.0.0.1, calls askdef
+    same-origin; only the Host header tells it apart from the real chat."""
+    doc = bot.documents()[0]
+    routes = [
+        ("GET", f"/api/documents/{doc}", None),
+        ("POST", "/api/ask", {"question": FX_QUESTION}),
+        ("POST", "/api/search", {"question": FX_QUESTION}),
+        ("GET", "/", None),
+        ("GET", "/config", None),
+        ("GET", "/gradio_api/info", None),
+        ("GET", "/v1/models", None),
+        ("GET", "/api/health", None),
+    ]
+    named = AskDef(settings=bot.settings.model_copy(update={"allowed_hosts": ("askdef.lan",)}))
+    with running(named) as url:
+        port = urlsplit(url).port
+
+        def call(method: str, path: str, body: Any, host: str) -> httpx.Response:
+            headers = {"Host": host, "Origin": f"http://{host}"}
+            return httpx.request(method, url + path, json=body, headers=headers, timeout=60)
+
+        for method, path, body in routes:
+            refused = call(method, path, body, f"evil.example:{port}")
+            assert refused.status_code == 421, (path, refused.text)
+            assert refused.json()["error"].startswith(
+                "This askdef server does not answer to the host name 'evil.example'"
+            )
+            assert doc not in refused.text and "Rolls-Royce" not in refused.text
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "askdef.lan"):
+            assert call("GET", f"/api/documents/{doc}", None, host).status_code == 200, host
+        answered = call("POST", "/api/ask", {"question": FX_QUESTION}, f"localhost:{port}")
+        assert answered.status_code == 200 and "Rolls-Royce" in answered.text
 
 
 # --------------------------------------------------------------------------- login
@@ -443,7 +481,7 @@ def test_with_a_login_every_route_but_health_and_the_login_page_needs_it(bot: As
     routes = sorted(set(_routes(app.routes)))
     assert ("POST", "/gradio_api/reset") in routes and ("POST", "/gradio_api/cancel") in routes
     open_routes = []
-    with TestClient(app) as http:
+    with TestClient(app, base_url="http://localhost") as http:
         for method, path in routes:
             url = re.sub(r"\{[^}]+\}", "x", path)
             if http.request(method, url).status_code != 401:
@@ -455,7 +493,7 @@ def test_with_a_login_every_route_but_health_and_the_login_page_needs_it(bot: As
 
 
 def test_failed_logins_back_off_per_client(bot: AskDef) -> None:
-    with TestClient(build_app(bot, auth=AUTH)) as http:
+    with TestClient(build_app(bot, auth=AUTH), base_url="http://localhost") as http:
         wrong = {"username": AUTH[0], "password": "nope"}
         codes = [http.post("/login", data=wrong).status_code for _ in range(5)]
         assert codes[:3] == [400, 400, 400] and codes[3:] == [429, 429]
@@ -486,7 +524,7 @@ def test_the_backoff_doubles_and_forgets_on_success() -> None:
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(bot: AskDef) -> None:
     limit = bot.settings.max_body_bytes
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         chunks = (b"x" * 100_000 for _ in range(100))  # 10 MB, no Content-Length
         response = http.post("/api/ask", content=chunks)
     assert response.status_code == 413 and f"{limit:,} bytes" in response.json()["error"]
@@ -517,7 +555,9 @@ def test_the_body_limit_stops_reading_at_the_limit() -> None:
 def test_every_error_has_askdefs_shape_and_no_traceback(
     bot: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with TestClient(build_app(bot), raise_server_exceptions=False) as http:
+    with TestClient(
+        build_app(bot), base_url="http://localhost", raise_server_exceptions=False
+    ) as http:
         cases = [
             http.get("/no/such/page"),
             http.get("/api/ask"),

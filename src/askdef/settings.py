@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         'browser, JSON list in ASKDEF_CORS_ORIGINS, e.g. ["https://intranet.example"]; other '
         "origins are refused.",
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names the server may be reached under besides its address, localhost "
+        'and any IP address, JSON list in ASKDEF_ALLOWED_HOSTS, e.g. ["askdef.intranet.example"] '
+        '(any port; ["*"] turns the check off, for a proxy that checks Host itself); requests '
+        "naming another host are refused (421), which stops DNS rebinding.",
+    )
 
     generator: Literal["auto", "openai", "local", "extractive"] = Field(
         "auto",

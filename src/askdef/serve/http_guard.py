@@ -1,5 +1,8 @@
 """What stands in front of every route, askdef's and Gradio's alike (pure ASGI middleware).
 
+- ``HostGuard``: a request for a host name askdef does not serve under is refused (421), so
+  a page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) reads nothing: the
+  browser calls that page same-origin, but still names the attacker's host in ``Host``.
 - ``BodyLimit``: a request body is counted while it is read, chunked or not, and refused with
   413 once it passes the limit; the app never sees more than that.
 - ``OriginGuard``: a browser request from another origin is refused (403) unless
@@ -15,6 +18,7 @@ Refusals are askdef's JSON error shape, ``{"error": message, "type": name}``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
@@ -63,6 +67,60 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+LOCAL_NAMES = frozenset({"localhost"})
+
+
+def host_name(host: str) -> str:
+    """The name or address in a ``Host`` header, without its port, brackets or final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:7860
+        return host[1 : host.find("]")] if "]" in host else host
+    name, _, port = host.rpartition(":")
+    return (name if name and port.isdigit() else host).rstrip(".")
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class HostGuard:
+    """Answer only requests whose ``Host`` is an IP address, ``localhost`` or one of
+    ``allowed`` (names, any port; ``*`` turns the check off, for a proxy that checks it).
+
+    DNS rebinding needs a name: an attacker's page re-points its own name at this server, and
+    every request from it carries that name. An address in ``Host`` cannot come from such a
+    page, so any address is accepted (the bound one, or the machine's address on a network).
+    A request without ``Host`` (HTTP/1.0, not a browser) passes.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in allowed} | LOCAL_NAMES
+        self.anyone = "*" in self.allowed
+
+    def accepts(self, host: str) -> bool:
+        name = host_name(host)
+        return self.anyone or name in self.allowed or _is_address(name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = _header(scope, b"host") if scope["type"] in ("http", "websocket") else None
+        if host is None or self.accepts(host):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        return await _refuse(
+            send,
+            421,
+            f"This askdef server does not answer to the host name {host_name(host)!r}: reach it "
+            "by its address or localhost, or add the name to ASKDEF_ALLOWED_HOSTS.",
+            "Forbidden",
+        )
 
 
 class BodyLimit:
