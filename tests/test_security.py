@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from html_check import active_content, rendered_markdown
+from html_check import active_content, bare_addresses, rendered_markdown
 from starlette.routing import Mount, Route
 from test_browser import ARGS, CHROMIUM
 
@@ -226,6 +226,8 @@ ATTACKS = [
     "&lt;img src=http://evil.example/e.png onerror=alert(5)&gt;",  # entities decoded by a parser
     r"\[x\](http://evil.example/esc) \!\[y\](http://evil.example/esc2.png)",
     "`<img src=http://evil.example/code.png>` then <http://evil.example/auto>",
+    "visit http://evil.example/re-enter?password or HTTPS://EVIL.example",  # bare addresses
+    "see www.evil.example or mail ada@evil.example (ftp://evil.example/f)",
 ]
 
 
@@ -235,9 +237,10 @@ def test_markup_is_inert_on_the_page_and_in_markdown_clients(attack: str) -> Non
     safe = plain(text)
     assert active_content(rendered_markdown(safe)) == []  # the chat, or a client, renders it
     assert "Japan works with Europe [1]." in safe
+    assert bare_addresses(safe) == []  # nor does a GitHub-flavoured renderer link an address
     escaper = StreamEscaper()  # /api/ask's deltas, cut at every character
     streamed = "".join(escaper.feed(ch) for ch in text) + escaper.flush()
-    assert active_content(rendered_markdown(streamed)) == []
+    assert active_content(rendered_markdown(streamed)) == [] and bare_addresses(streamed) == []
 
 
 HOSTILE_DOC = """# Aurora
