@@ -5,8 +5,10 @@ before any model runs. Corpus links that leave the corpus are in test_ingest.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -553,6 +555,35 @@ def test_the_body_limit_stops_reading_at_the_limit() -> None:
     with ThreadPoolExecutor(1) as thread:  # Playwright's loop may be running in this one
         thread.submit(asyncio.run, limited).result()
     assert pulled[0] == 11 and sent[0]["status"] == 413 and reached == []
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut_off(bot: AskDef) -> None:
+    """A client that sends its body a byte every half second would hold a connection (and
+    its memory) open for good; after ``body_timeout`` it gets a 408 and the connection closes."""
+    slow = AskDef(settings=bot.settings.model_copy(update={"body_timeout": 1.0}))
+    with running(slow) as url, socket.create_connection(("127.0.0.1", urlsplit(url).port)) as s:
+        s.sendall(
+            b"POST /api/search HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+        )
+        s.settimeout(0.5)
+        reply, closed = b"", False
+        for _ in range(40):  # 20 s at most: never a reply before the fix
+            try:
+                received = s.recv(4096)
+                if not received:
+                    closed = True
+                    break
+                reply += received
+            except TimeoutError:
+                with contextlib.suppress(ConnectionError):
+                    s.sendall(b" ")  # one more byte of the body
+            except ConnectionError:
+                closed = True
+                break
+        assert reply.startswith(b"HTTP/1.1 408 "), reply
+        assert b"did not arrive within 1 s (ASKDEF_BODY_TIMEOUT)" in reply
+        assert closed  # by the server, which reads no more of it
 
 
 def test_every_error_has_askdefs_shape_and_no_traceback(

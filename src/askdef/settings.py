@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="HTTP request bodies over this many bytes are refused (413) as they are read.",
     )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client has to send a request's whole body; a slower one is refused "
+        "(408) and its connection closed, so a trickle of bytes cannot hold it open.",
+    )
     cors_origins: tuple[str, ...] = Field(
         (),
         description="Origins (scheme://host:port) whose web pages may call this server from a "

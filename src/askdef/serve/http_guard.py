@@ -4,7 +4,9 @@
   a page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) reads nothing: the
   browser calls that page same-origin, but still names the attacker's host in ``Host``.
 - ``BodyLimit``: a request body is counted while it is read, chunked or not, and refused with
-  413 once it passes the limit; the app never sees more than that.
+  413 once it passes the limit; the app never sees more than that. A body still arriving after
+  ``seconds`` (a byte every few seconds, which would hold a connection open for good) is
+  refused with 408 and its connection closed.
 - ``OriginGuard``: a browser request from another origin is refused (403) unless
   ``ASKDEF_CORS_ORIGINS`` lists that origin; only then does CORS (Starlette's middleware,
   which Gradio defers to) let the page read the reply.
@@ -18,6 +20,7 @@ Refusals are askdef's JSON error shape, ``{"error": message, "type": name}``.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import math
@@ -124,10 +127,11 @@ class HostGuard:
 
 
 class BodyLimit:
-    """Read the whole body first, at most ``limit`` bytes, then hand it to the app."""
+    """Read the whole body first, at most ``limit`` bytes within ``seconds``, then hand it to
+    the app."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, seconds: float = 30.0) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,8 +141,19 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > self.limit:
             return await _refuse(send, 413, too_big, "InputError")
         chunks, size = [], 0
+        deadline = time.monotonic() + self.seconds
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                return await _refuse(
+                    send,
+                    408,
+                    f"The request body did not arrive within {self.seconds:g} s "
+                    "(ASKDEF_BODY_TIMEOUT).",
+                    "InputError",
+                    [("connection", "close")],  # the server closes it: nothing more is read
+                )
             if message["type"] != "http.request":  # the client went away
                 return None
             size += len(message.get("body", b""))

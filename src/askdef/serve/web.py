@@ -113,7 +113,7 @@ def guarded(
     )
 
     app.add_middleware(PageHeaders)  # each add wraps the ones before: the last runs first
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout)
     if auth is not None:
         app.add_middleware(LoginGate, signed_in=signed_in(auth), backoff=Backoff())
     # Starlette's CORS, even with no origin listed: Gradio's own, which reflects any origin
