@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -584,6 +585,24 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off(bot: AskDef) -> None:
         assert reply.startswith(b"HTTP/1.1 408 "), reply
         assert b"did not arrive within 1 s (ASKDEF_BODY_TIMEOUT)" in reply
         assert closed  # by the server, which reads no more of it
+
+
+def test_gradio_keeps_no_uploaded_file(bot: AskDef) -> None:
+    """The chat has no upload component, yet Gradio's upload route took any file and kept it
+    in its temporary folder."""
+    from gradio.utils import get_upload_folder
+
+    name = f"probe-{uuid.uuid4().hex}.txt"
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
+        for path in ("/gradio_api/upload", "/gradio_api/upload/", "//gradio_api//upload"):
+            sent = http.post(path, files={"files": (name, b"kept?", "text/plain")})
+            assert sent.status_code == 404, (path, sent.text)
+            assert sent.json() == {
+                "error": "This askdef server takes no file uploads.",
+                "type": "NotFound",
+            }
+        assert http.get("/gradio_api/upload_progress?upload_id=x").status_code == 404
+    assert not list(Path(get_upload_folder()).rglob(name))
 
 
 def test_every_error_has_askdefs_shape_and_no_traceback(

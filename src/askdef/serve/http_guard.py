@@ -12,6 +12,8 @@
   which Gradio defers to) let the page read the reply.
 - ``LoginGate``: with a login set, every route but ``PUBLIC`` needs it (HTTP basic, or the
   chat's login cookie), and failed logins back off per client.
+- ``NoUploads``: Gradio's upload routes answer 404: the chat has no upload component, and
+  Gradio would keep every file sent there in its temporary folder.
 - ``PageHeaders``: HTML pages get a Content-Security-Policy that forbids external images,
   frames and scripts, so even markup that slipped past ``askdef.safe_output`` loads nothing.
 
@@ -24,6 +26,7 @@ import asyncio
 import ipaddress
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -296,6 +299,23 @@ class LoginGate:
             await send(message)
 
         return watched
+
+
+# Gradio's file upload and its progress (and the unprefixed route of older Gradio versions)
+UPLOAD_ROUTES = frozenset({"/gradio_api/upload", "/gradio_api/upload_progress", "/upload"})
+
+
+class NoUploads:
+    """Refuse Gradio's upload routes (404) before their body is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = re.sub("/+", "/", scope.get("path", "")).rstrip("/")
+        if scope["type"] == "http" and path in UPLOAD_ROUTES:
+            return await _refuse(send, 404, "This askdef server takes no file uploads.", "NotFound")
+        return await self.app(scope, receive, send)
 
 
 class PageHeaders:

@@ -98,8 +98,8 @@ def guarded(
     app: FastAPI, settings: Settings, auth: Auth | None, hosts: Sequence[str] = ()
 ) -> FastAPI:
     """``app`` behind ``askdef.serve.http_guard``'s checks, outermost first: host, origin, CORS
-    for the listed origins, login, body limit, page headers. ``hosts``: names the server is
-    reached under besides ``settings.allowed_hosts`` (the name it was bound to)."""
+    for the listed origins, login, no uploads, body limit, page headers. ``hosts``: names the
+    server is reached under besides ``settings.allowed_hosts`` (the name it was bound to)."""
     from starlette.middleware.cors import CORSMiddleware
 
     from askdef.serve.auth import signed_in
@@ -108,12 +108,14 @@ def guarded(
         BodyLimit,
         HostGuard,
         LoginGate,
+        NoUploads,
         OriginGuard,
         PageHeaders,
     )
 
     app.add_middleware(PageHeaders)  # each add wraps the ones before: the last runs first
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout)
+    app.add_middleware(NoUploads)
     if auth is not None:
         app.add_middleware(LoginGate, signed_in=signed_in(auth), backoff=Backoff())
     # Starlette's CORS, even with no origin listed: Gradio's own, which reflects any origin
