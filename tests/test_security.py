@@ -332,6 +332,35 @@ def test_the_chat_page_forbids_external_images_frames_and_scripts(bot: AskDef) -
     assert "http" not in directives["script-src"] and "*" not in policy
 
 
+def test_llm_errors_do_not_tell_clients_where_the_llm_server_is(
+    indexed: AskDef, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = indexed.settings
+    settings = Settings(
+        corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="openai", llm_retries=0
+    )
+    script = [("status", 500, "overloaded")] * 6
+    with FakeOpenAI(script) as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENAI_BASE_URL", server.url)
+        env.setenv("OPENAI_API_KEY", "test")
+        where = urlsplit(server.url).netloc  # 127.0.0.1:<port>
+        fallback = AskDef(settings=settings)
+        failing = AskDef(settings=settings.model_copy(update={"fallback": False}))
+        turn = list(answer_turn(fallback, FX_QUESTION, [], []))[-1]
+        shown = [turn.status, turn.chat[-1]["content"]]
+        with TestClient(build_app(fallback), base_url="http://localhost") as http:
+            shown.append(http.post("/api/ask", json={"question": FX_QUESTION}).text)
+        with TestClient(build_app(failing), base_url="http://localhost") as http:
+            question = {"question": FX_QUESTION}
+            shown.append(http.post("/api/ask", json=question).text)
+            shown.append(http.post("/api/ask", json={**question, "stream": True}).text)
+            v1 = {"messages": [{"role": "user", "content": FX_QUESTION}]}
+            shown.append(http.post("/v1/chat/completions", json=v1).text)
+    assert all("answered HTTP 500" in text for text in shown[1:]), shown  # said, in each
+    assert not any(where in text for text in shown), shown  # but not where
+    assert where in caplog.text  # the server log says which server failed
+
+
 # --------------------------------------------------------------------------- cross-origin
 
 
