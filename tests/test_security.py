@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -536,6 +537,28 @@ def test_failed_logins_back_off_per_client(bot: AskDef) -> None:
         assert late.status_code == 429 and int(late.headers["retry-after"]) >= 1
         basic = http.get("/v1/models", auth=("ada", "nope"))  # the same client, by address
         assert basic.status_code == 429
+
+
+def test_a_burst_of_bad_logins_does_not_lock_out_the_right_password(bot: AskDef) -> None:
+    """30 wrong logins sent at once from one address were all checked, then all counted: the
+    right password then waited 5 minutes. Only the free attempts are checked now, so the wait
+    after the burst is the first step of the back-off."""
+    with running(bot, auth=AUTH) as url:
+        wrong = {"username": AUTH[0], "password": "nope"}
+
+        def attempt(_: int) -> httpx.Response:
+            return httpx.post(f"{url}/login", data=wrong, timeout=30)
+
+        with ThreadPoolExecutor(30) as pool:
+            burst = list(pool.map(attempt, range(30)))
+        assert {r.status_code for r in burst} <= {400, 429}
+        wait = max(int(r.headers.get("retry-after", 0)) for r in burst)
+        late = httpx.post(f"{url}/login", data={**wrong, "password": AUTH[1]}, timeout=30)
+        assert late.status_code == 429 and int(late.headers["retry-after"]) <= 1, late.headers
+        assert wait <= 1 and sum(r.status_code == 400 for r in burst) <= 3  # Backoff.free
+        time.sleep(1.1)
+        right = httpx.post(f"{url}/login", data={**wrong, "password": AUTH[1]}, timeout=30)
+        assert right.status_code == 200, right.text
 
 
 def test_the_backoff_doubles_and_forgets_on_success() -> None:

@@ -11,7 +11,9 @@
   ``ASKDEF_CORS_ORIGINS`` lists that origin; only then does CORS (Starlette's middleware,
   which Gradio defers to) let the page read the reply.
 - ``LoginGate``: with a login set, every route but ``PUBLIC`` needs it (HTTP basic, or the
-  chat's login cookie), and failed logins back off per client.
+  chat's login cookie), and failed logins back off per client. Attempts are counted as they
+  are let through, so a burst sent at once is mostly refused unchecked: it cannot stretch the
+  wait that the right password then meets.
 - ``NoUploads``: Gradio's upload routes answer 404: the chat has no upload component, and
   Gradio would keep every file sent there in its temporary folder.
 - ``PageHeaders``: HTML pages get a Content-Security-Policy that forbids external images,
@@ -274,6 +276,10 @@ class LoginGate:
         if verdict is False:
             self.backoff.failed(client)
         elif login_form:
+            # charged before the form is checked, so that attempts sent at once see each other
+            # (30 in parallel would all be checked, then all counted: a 5-minute lockout for
+            # the right password too); a success forgets it
+            self.backoff.failed(client)
             return await self.app(scope, receive, self._watch_login(send, client))
         if path in PUBLIC or path.startswith(PUBLIC_PREFIXES):
             return await self.app(scope, receive, send)
@@ -288,14 +294,11 @@ class LoginGate:
         )
 
     def _watch_login(self, send: Send, client: str) -> Send:
-        """``send``, noting whether the chat's login form succeeded for ``client``."""
+        """``send``, forgetting ``client``'s failures when the chat's login form succeeds."""
 
         async def watched(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if message["status"] < 300:
-                    self.backoff.succeeded(client)
-                else:
-                    self.backoff.failed(client)
+            if message["type"] == "http.response.start" and message["status"] < 300:
+                self.backoff.succeeded(client)
             await send(message)
 
         return watched
