@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 ACTIVE_TAGS = frozenset(
@@ -41,3 +42,17 @@ def rendered_markdown(text: str) -> str:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark", {"html": True}).render(text)
+
+
+# What GitHub-flavoured renderers (marked, the chat's; cmark-gfm) turn into a link by itself:
+# the source text at an address's start, as marked's own "url" rule reads it.
+_AUTOLINK = re.compile(
+    r"(?:https?|ftp)://[A-Za-z0-9-]|www\.[A-Za-z0-9-]|[A-Za-z0-9._+-]@[A-Za-z0-9-_]+\.[A-Za-z0-9]",
+    re.IGNORECASE,
+)
+_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
+
+
+def bare_addresses(markdown: str) -> list[str]:
+    """The addresses a GitHub-flavoured renderer would link in ``markdown`` (outside code)."""
+    return _AUTOLINK.findall(_CODE_SPAN.sub("", markdown))

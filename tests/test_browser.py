@@ -147,3 +147,43 @@ def test_login_page_guards_the_chat(browser: Any, indexed: AskDef) -> None:
         _ask(page, FX_QUESTION)
         assert "Rolls-Royce" in page.inner_text("#askdef-chat")
         page.close()
+
+
+LINKED = (
+    "The Aurora programme posts its results at http://evil.example/auto and at "
+    "www.evil.example, and answers mail sent to press@evil.example."
+)
+
+
+class QuotingGenerator:
+    """A scripted model that quotes the retrieved paragraph's sentence with its addresses."""
+
+    name = "quoting"
+    model = "quoting-1"
+
+    def answer(self, question: str, passages: list[Any]) -> Iterator[str]:
+        yield f"{LINKED[:-1]} [1]."
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        return question
+
+
+def test_addresses_in_an_answer_are_text_not_links(
+    browser: Any, tmp_path: Path, embedder: Any
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "aurora.md").write_text(f"# Aurora\n\n{LINKED}\n", encoding="utf-8")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", judge="none")
+    bot = AskDef(settings=settings, generator=QuotingGenerator())
+    bot.ingest()
+    with running(bot) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(url)
+        page.wait_for_selector("#askdef-question textarea")
+        _ask(page, "Where does the Aurora programme post its results?")
+        chat = page.inner_text("#askdef-chat")
+        assert "http://evil.example/auto" in chat and "www.evil.example" in chat  # as text
+        assert "press@evil.example" in chat
+        hrefs = page.locator("#askdef-chat a").evaluate_all("links => links.map(a => a.href)")
+        assert hrefs and all("/documents/aurora.md" in h for h in hrefs), hrefs  # askdef's own
+        page.close()

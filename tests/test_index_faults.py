@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -64,6 +65,7 @@ FAULTS: dict[str, tuple[str, Fault]] = {
     "bm25 vocabulary garbage": ("bm25", lambda g: _garbage(g / "bm25" / "vocab.index.json")),
     "bm25 data zero bytes": ("bm25", lambda g: _truncate(g / "bm25" / "data.csc.index.npy")),
     "CURRENT garbage": ("current", lambda g: (g.parent / "CURRENT").write_text("gen-\x00zz")),
+    "CURRENT not UTF-8": ("current", lambda g: (g.parent / "CURRENT").write_bytes(b"\x00\xff")),
 }
 # Chroma keeps a small collection in its log, so HNSW files matter from ~1,000 vectors on.
 HNSW_FAULTS: dict[str, tuple[str, Fault]] = {
@@ -180,6 +182,18 @@ def test_check_alone_reports_damage_with_exit_1(
     assert "Traceback" not in err
 
 
+def test_rebuild_replaces_an_unreadable_pointer(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _damaged_copy(small, tmp_path, FAULTS["CURRENT not UTF-8"][1])
+    where = ["--corpus", str(root / "corpus"), "--index", str(root / "index")]
+    assert cli_main([*where, "search", "F-X"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CURRENT is unreadable" in err and "askdef index" in err
+    assert cli_main([*where, "index", "--rebuild"]) == 0
+    assert AskDef(settings=_settings(root, root / "corpus")).search(QUESTION)
+
+
 # --------------------------------------------------------------------------- a full disk
 
 
@@ -268,3 +282,42 @@ def test_a_read_only_index_is_served(small: Path, tmp_path: Path) -> None:
         _serves(mount, small / "corpus")
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` bound read-only at another path; skips where mounting is not allowed."""
+    mount = folder.parent / f"{folder.name}-ro"
+    mount.mkdir()
+    bound = subprocess.run(["mount", "--bind", str(folder), str(mount)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only ({bound.stderr.decode().strip()})")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@contextmanager
+def _lock_is_a_folder(index: Path) -> Iterator[Path]:
+    """An index whose writer's lock cannot be opened, even by root (tests run as root in CI,
+    where a chmod stops nothing)."""
+    (index / ".lock").mkdir()
+    yield index
+
+
+@pytest.mark.parametrize("unwritable", [_read_only, _lock_is_a_folder], ids=["read-only", "lock"])
+def test_indexing_an_unwritable_index_says_so_in_one_line(
+    unwritable: Callable[[Path], Any],
+    small: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    index = Path(shutil.copytree(small / "index", tmp_path / "index"))
+    (index / ".lock").unlink(missing_ok=True)
+    with unwritable(index) as target:
+        code = cli_main(["--corpus", str(small / "corpus"), "--index", str(target), "index"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"askdef: Cannot write the index in {target}") and "writable" in err

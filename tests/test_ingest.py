@@ -195,9 +195,33 @@ def test_links_out_of_the_corpus_are_skipped_and_never_served(corpus: Path, tmp_
     assert bot.documents() == sorted([*originals, "drafts/draft.txt"])
     for doc_id in bot.documents():
         assert not any("4417" in p.text for p in bot.document(doc_id))
-    api = TestClient(build_app(bot))
+    api = TestClient(build_app(bot), base_url="http://localhost")
     for doc_id in ("passwd.txt", "outside/notes.txt"):
         assert api.get(f"/api/documents/{doc_id}").status_code == 404
+
+
+def test_hard_links_to_files_outside_the_corpus_are_skipped_and_never_served(
+    corpus: Path, tmp_path: Path, embedder
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The vault code is 4417 and nobody may know it.\n")
+    os.link(outside / "secret.txt", corpus / "notes.txt")  # a name in the corpus, one outside
+    os.link(corpus / ARTICLE, corpus / "copy.txt")  # both names inside: indexed under each
+    bot = AskDef(settings=Settings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+    report = bot.ingest()
+    assert [(s.doc_id, s.reason) for s in report.skipped] == [
+        (
+            "notes.txt",
+            "is a hard link to a file with 1 other name(s) outside the corpus folder (or hidden "
+            "in it); not indexed: copy the file into the corpus instead of linking it",
+        )
+    ]
+    assert "copy.txt" in bot.documents() and "notes.txt" not in bot.documents()
+    assert "notes.txt" in bot.unindexed()
+    api = TestClient(build_app(bot), base_url="http://localhost")
+    assert api.get("/api/documents/notes.txt").status_code == 404
+    assert not any("4417" in p.text for p in bot.search("vault code"))
 
 
 def test_indexed_file_replaced_by_a_link_out_of_the_corpus_leaves_the_index(

@@ -119,7 +119,10 @@ def test_pdfs_are_indexed_cited_with_the_page_and_updated(tmp_path: Path, embedd
     assert bot.ingest().embedded == 0  # unchanged: one hash
     _served_with_pages(bot, cited.paragraph, page)
     write_report(corpus / "report.pdf", engine="IHI will build the engine core by 2028.")
-    assert TestClient(build_app(bot)).get("/files/report.pdf").status_code == 404  # changed
+    assert (
+        TestClient(build_app(bot), base_url="http://localhost").get("/files/report.pdf").status_code
+        == 404
+    )  # changed
     again = bot.ingest()
     assert again.updated == ["report.pdf"] and again.embedded > 0
     assert "IHI will build" in bot.paragraph("report.pdf", cited.paragraph).text
@@ -129,7 +132,7 @@ def _served_with_pages(bot: AskDef, paragraph: int, page: int) -> None:
     """The page in the API's JSON, /v1's Sources line and the sources panel; the document
     view links the original PDF at that page; only indexed PDFs are served as files."""
     (bot.settings.corpus_dir / "later.pdf").write_bytes(b"%PDF-1.4 not indexed yet")
-    api = TestClient(build_app(bot))
+    api = TestClient(build_app(bot), base_url="http://localhost")
     question = {"question": "Who will build the demonstrator engine for the Tempest fighter?"}
     answer = api.post("/api/ask", json=question).json()
     assert answer["citations"][0]["page"] == page

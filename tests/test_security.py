@@ -5,9 +5,13 @@ before any model runs. Corpus links that leave the corpus are in test_ingest.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,9 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from html_check import active_content, rendered_markdown
+from html_check import active_content, bare_addresses, rendered_markdown
 from starlette.routing import Mount, Route
 from test_browser import ARGS, CHROMIUM
 
@@ -26,6 +31,7 @@ from askdef import Answer, AskDef, Settings
 from askdef.errors import InputError, InvalidTextError, QuestionTooLongError
 from askdef.index.embedding import Embedder
 from askdef.safe_output import StreamEscaper, plain
+from askdef.serve.chat import submitted
 from askdef.serve.http_guard import PUBLIC, PUBLIC_PREFIXES, Backoff, BodyLimit
 from askdef.serve.web import answer_turn, build_app
 from fake_openai import FakeOpenAI
@@ -47,7 +53,7 @@ def bot(indexed: AskDef) -> AskDef:
 
 @pytest.fixture(scope="module")
 def client(bot: AskDef) -> Iterator[TestClient]:
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         yield http
 
 
@@ -159,6 +165,37 @@ def test_a_too_long_typed_question_is_still_413(bot: AskDef, client: TestClient)
         bot.search("x" * 3000)
 
 
+def test_an_over_long_question_is_refused_before_its_text_is_cleaned(
+    bot: AskDef, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A megabyte of ``![`` took 21 s of CPU in the chat's clean-up (``plain``) before the
+    length limit refused it: every entry point must refuse it with no more than the limit read."""
+    import askdef.safe_output
+
+    limit = bot.settings.max_question_chars
+    parser = askdef.safe_output._parser()
+
+    class Bounded:
+        def parse(self, text: str) -> Any:
+            assert len(text) <= limit + 100, f"cleaned {len(text):,} characters"
+            return parser.parse(text)
+
+    monkeypatch.setattr(askdef.safe_output, "_parser", Bounded)
+    question = "![" * 100_000
+    box, chat, pending = submitted(bot, question, [])  # the chat shows the question at once
+    assert box == "" and pending == question and len(chat[-1]["content"]) <= limit + 1
+    reply = list(answer_turn(bot, question, [], []))[-1].chat[-1]["content"]
+    assert "200,000 characters long; the limit is 2,000" in reply
+    for path, body in [
+        ("/api/ask", {"question": question}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": question}]}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 413 and "the limit is 2,000" in response.text, path
+    with pytest.raises(QuestionTooLongError):
+        bot.ask(question)
+
+
 def test_the_python_api_refuses_bad_text_before_any_model_runs(
     bot: AskDef, embedded: list[str]
 ) -> None:
@@ -193,6 +230,8 @@ ATTACKS = [
     "&lt;img src=http://evil.example/e.png onerror=alert(5)&gt;",  # entities decoded by a parser
     r"\[x\](http://evil.example/esc) \!\[y\](http://evil.example/esc2.png)",
     "`<img src=http://evil.example/code.png>` then <http://evil.example/auto>",
+    "visit http://evil.example/re-enter?password or HTTPS://EVIL.example",  # bare addresses
+    "see www.evil.example or mail ada@evil.example (ftp://evil.example/f)",
 ]
 
 
@@ -202,9 +241,10 @@ def test_markup_is_inert_on_the_page_and_in_markdown_clients(attack: str) -> Non
     safe = plain(text)
     assert active_content(rendered_markdown(safe)) == []  # the chat, or a client, renders it
     assert "Japan works with Europe [1]." in safe
+    assert bare_addresses(safe) == []  # nor does a GitHub-flavoured renderer link an address
     escaper = StreamEscaper()  # /api/ask's deltas, cut at every character
     streamed = "".join(escaper.feed(ch) for ch in text) + escaper.flush()
-    assert active_content(rendered_markdown(streamed)) == []
+    assert active_content(rendered_markdown(streamed)) == [] and bare_addresses(streamed) == []
 
 
 HOSTILE_DOC = """# Aurora
@@ -241,7 +281,7 @@ def test_a_hostile_document_reaches_no_client_as_markup(hostile_corpus: AskDef) 
     shown = rendered_markdown(turn.chat[-1]["content"] + "\n\n" + turn.status)
     assert "evil.example" not in shown  # the answer keeps the words, not the address
     assert active_content(shown + turn.sources) == []  # the sources quote it verbatim, as text
-    with TestClient(build_app(hostile_corpus)) as http:
+    with TestClient(build_app(hostile_corpus), base_url="http://localhost") as http:
         answer = http.post("/api/ask", json={"question": question}).json()
         v1 = http.post(
             "/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}
@@ -273,7 +313,7 @@ def test_an_llm_error_body_is_plain_text_in_notices_status_and_errors(indexed: A
         turns = list(answer_turn(bot, FX_QUESTION, [], []))
         answer = bot.ask(FX_QUESTION)
         failing = AskDef(settings=settings.model_copy(update={"fallback": False}))
-        with TestClient(build_app(failing)) as http:
+        with TestClient(build_app(failing), base_url="http://localhost") as http:
             error = http.post("/api/ask", json={"question": FX_QUESTION}).json()
             streamed = http.post("/api/ask", json={"question": FX_QUESTION, "stream": True}).text
     lines = "\n\n".join(t.status + "\n\n" + t.chat[-1]["content"] for t in turns)
@@ -285,12 +325,41 @@ def test_an_llm_error_body_is_plain_text_in_notices_status_and_errors(indexed: A
 
 
 def test_the_chat_page_forbids_external_images_frames_and_scripts(bot: AskDef) -> None:
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         policy = http.get("/").headers["content-security-policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
     assert directives["img-src"] == "'self' data: blob:"
     assert directives["frame-src"] == "'none'" and directives["object-src"] == "'none'"
     assert "http" not in directives["script-src"] and "*" not in policy
+
+
+def test_llm_errors_do_not_tell_clients_where_the_llm_server_is(
+    indexed: AskDef, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = indexed.settings
+    settings = Settings(
+        corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="openai", llm_retries=0
+    )
+    script = [("status", 500, "overloaded")] * 6
+    with FakeOpenAI(script) as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENAI_BASE_URL", server.url)
+        env.setenv("OPENAI_API_KEY", "test")
+        where = urlsplit(server.url).netloc  # 127.0.0.1:<port>
+        fallback = AskDef(settings=settings)
+        failing = AskDef(settings=settings.model_copy(update={"fallback": False}))
+        turn = list(answer_turn(fallback, FX_QUESTION, [], []))[-1]
+        shown = [turn.status, turn.chat[-1]["content"]]
+        with TestClient(build_app(fallback), base_url="http://localhost") as http:
+            shown.append(http.post("/api/ask", json={"question": FX_QUESTION}).text)
+        with TestClient(build_app(failing), base_url="http://localhost") as http:
+            question = {"question": FX_QUESTION}
+            shown.append(http.post("/api/ask", json=question).text)
+            shown.append(http.post("/api/ask", json={**question, "stream": True}).text)
+            v1 = {"messages": [{"role": "user", "content": FX_QUESTION}]}
+            shown.append(http.post("/v1/chat/completions", json=v1).text)
+    assert all("answered HTTP 500" in text for text in shown[1:]), shown  # said, in each
+    assert not any(where in text for text in shown), shown  # but not where
+    assert where in caplog.text  # the server log says which server failed
 
 
 # --------------------------------------------------------------------------- cross-origin
@@ -356,7 +425,8 @@ def _attack(chromium: Any, bot: AskDef, *, allow_site: bool) -> dict[str, str]:
     """What a page on evil.test reads from askdef served under the host name askdef.test."""
     with attacker_site() as site:
         origins = (site,) if allow_site else ()
-        target = AskDef(settings=bot.settings.model_copy(update={"cors_origins": origins}))
+        served_as = {"cors_origins": origins, "allowed_hosts": ("askdef.test",)}
+        target = AskDef(settings=bot.settings.model_copy(update=served_as))
         with running(target) as url:
             page = chromium.new_page()
             page.goto(f"{site}/?port={urlsplit(url).port}")
@@ -376,7 +446,8 @@ def test_a_foreign_page_reads_nothing_unless_its_origin_is_listed(
 
 
 def test_foreign_origins_are_refused_before_any_route_runs(bot: AskDef) -> None:
-    with TestClient(build_app(bot), base_url="http://askdef.test") as http:
+    named = AskDef(settings=bot.settings.model_copy(update={"allowed_hosts": ("askdef.test",)}))
+    with TestClient(build_app(named), base_url="http://askdef.test") as http:
         foreign = {"Origin": "http://evil.test"}
         for method, path in [("GET", "/config"), ("POST", "/gradio_api/queue/join")]:
             response = http.request(method, path, headers=foreign)
@@ -388,6 +459,41 @@ def test_foreign_origins_are_refused_before_any_route_runs(bot: AskDef) -> None:
         assert preflight.status_code == 403
         same = http.get("/config", headers={"Origin": "http://askdef.test"})
         assert same.status_code == 200
+
+
+def test_a_rebound_host_name_reads_nothing_on_any_route(bot: AskDef) -> None:
+    """DNS rebinding: a page on evil.example, its name re-pointed at 127.0.0.1, calls askdef
+    same-origin; only the Host header tells it apart from the real chat."""
+    doc = bot.documents()[0]
+    routes = [
+        ("GET", f"/api/documents/{doc}", None),
+        ("POST", "/api/ask", {"question": FX_QUESTION}),
+        ("POST", "/api/search", {"question": FX_QUESTION}),
+        ("GET", "/", None),
+        ("GET", "/config", None),
+        ("GET", "/gradio_api/info", None),
+        ("GET", "/v1/models", None),
+        ("GET", "/api/health", None),
+    ]
+    named = AskDef(settings=bot.settings.model_copy(update={"allowed_hosts": ("askdef.lan",)}))
+    with running(named) as url:
+        port = urlsplit(url).port
+
+        def call(method: str, path: str, body: Any, host: str) -> httpx.Response:
+            headers = {"Host": host, "Origin": f"http://{host}"}
+            return httpx.request(method, url + path, json=body, headers=headers, timeout=60)
+
+        for method, path, body in routes:
+            refused = call(method, path, body, f"evil.example:{port}")
+            assert refused.status_code == 421, (path, refused.text)
+            assert refused.json()["error"].startswith(
+                "This askdef server does not answer to the host name 'evil.example'"
+            )
+            assert doc not in refused.text and "Rolls-Royce" not in refused.text
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "askdef.lan"):
+            assert call("GET", f"/api/documents/{doc}", None, host).status_code == 200, host
+        answered = call("POST", "/api/ask", {"question": FX_QUESTION}, f"localhost:{port}")
+        assert answered.status_code == 200 and "Rolls-Royce" in answered.text
 
 
 # --------------------------------------------------------------------------- login
@@ -411,7 +517,7 @@ def test_with_a_login_every_route_but_health_and_the_login_page_needs_it(bot: As
     routes = sorted(set(_routes(app.routes)))
     assert ("POST", "/gradio_api/reset") in routes and ("POST", "/gradio_api/cancel") in routes
     open_routes = []
-    with TestClient(app) as http:
+    with TestClient(app, base_url="http://localhost") as http:
         for method, path in routes:
             url = re.sub(r"\{[^}]+\}", "x", path)
             if http.request(method, url).status_code != 401:
@@ -423,7 +529,7 @@ def test_with_a_login_every_route_but_health_and_the_login_page_needs_it(bot: As
 
 
 def test_failed_logins_back_off_per_client(bot: AskDef) -> None:
-    with TestClient(build_app(bot, auth=AUTH)) as http:
+    with TestClient(build_app(bot, auth=AUTH), base_url="http://localhost") as http:
         wrong = {"username": AUTH[0], "password": "nope"}
         codes = [http.post("/login", data=wrong).status_code for _ in range(5)]
         assert codes[:3] == [400, 400, 400] and codes[3:] == [429, 429]
@@ -431,6 +537,28 @@ def test_failed_logins_back_off_per_client(bot: AskDef) -> None:
         assert late.status_code == 429 and int(late.headers["retry-after"]) >= 1
         basic = http.get("/v1/models", auth=("ada", "nope"))  # the same client, by address
         assert basic.status_code == 429
+
+
+def test_a_burst_of_bad_logins_does_not_lock_out_the_right_password(bot: AskDef) -> None:
+    """30 wrong logins sent at once from one address were all checked, then all counted: the
+    right password then waited 5 minutes. Only the free attempts are checked now, so the wait
+    after the burst is the first step of the back-off."""
+    with running(bot, auth=AUTH) as url:
+        wrong = {"username": AUTH[0], "password": "nope"}
+
+        def attempt(_: int) -> httpx.Response:
+            return httpx.post(f"{url}/login", data=wrong, timeout=30)
+
+        with ThreadPoolExecutor(30) as pool:
+            burst = list(pool.map(attempt, range(30)))
+        assert {r.status_code for r in burst} <= {400, 429}
+        wait = max(int(r.headers.get("retry-after", 0)) for r in burst)
+        late = httpx.post(f"{url}/login", data={**wrong, "password": AUTH[1]}, timeout=30)
+        assert late.status_code == 429 and int(late.headers["retry-after"]) <= 1, late.headers
+        assert wait <= 1 and sum(r.status_code == 400 for r in burst) <= 3  # Backoff.free
+        time.sleep(1.1)
+        right = httpx.post(f"{url}/login", data={**wrong, "password": AUTH[1]}, timeout=30)
+        assert right.status_code == 200, right.text
 
 
 def test_the_backoff_doubles_and_forgets_on_success() -> None:
@@ -454,7 +582,7 @@ def test_the_backoff_doubles_and_forgets_on_success() -> None:
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(bot: AskDef) -> None:
     limit = bot.settings.max_body_bytes
-    with TestClient(build_app(bot)) as http:
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
         chunks = (b"x" * 100_000 for _ in range(100))  # 10 MB, no Content-Length
         response = http.post("/api/ask", content=chunks)
     assert response.status_code == 413 and f"{limit:,} bytes" in response.json()["error"]
@@ -482,10 +610,59 @@ def test_the_body_limit_stops_reading_at_the_limit() -> None:
     assert pulled[0] == 11 and sent[0]["status"] == 413 and reached == []
 
 
+def test_a_body_sent_a_byte_at_a_time_is_cut_off(bot: AskDef) -> None:
+    """A client that sends its body a byte every half second would hold a connection (and
+    its memory) open for good; after ``body_timeout`` it gets a 408 and the connection closes."""
+    slow = AskDef(settings=bot.settings.model_copy(update={"body_timeout": 1.0}))
+    with running(slow) as url, socket.create_connection(("127.0.0.1", urlsplit(url).port)) as s:
+        s.sendall(
+            b"POST /api/search HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+        )
+        s.settimeout(0.5)
+        reply, closed = b"", False
+        for _ in range(40):  # 20 s at most: never a reply before the fix
+            try:
+                received = s.recv(4096)
+                if not received:
+                    closed = True
+                    break
+                reply += received
+            except TimeoutError:
+                with contextlib.suppress(ConnectionError):
+                    s.sendall(b" ")  # one more byte of the body
+            except ConnectionError:
+                closed = True
+                break
+        assert reply.startswith(b"HTTP/1.1 408 "), reply
+        assert b"did not arrive within 1 s (ASKDEF_BODY_TIMEOUT)" in reply
+        assert closed  # by the server, which reads no more of it
+
+
+def test_gradio_keeps_no_uploaded_file(bot: AskDef) -> None:
+    """The chat has no upload component, yet Gradio's upload route took any file and kept it
+    in its temporary folder."""
+    from gradio.utils import get_upload_folder
+
+    name = f"probe-{uuid.uuid4().hex}.txt"
+    with TestClient(build_app(bot), base_url="http://localhost") as http:
+        for path in ("/gradio_api/upload", "/gradio_api/upload/", "//gradio_api//upload"):
+            sent = http.post(path, files={"files": (name, b"kept?", "text/plain")})
+            assert sent.status_code == 404, (path, sent.text)
+            assert sent.json() == {
+                "error": "This askdef server takes no file uploads.",
+                "type": "NotFound",
+            }
+        assert http.get("/gradio_api/upload_progress?upload_id=x").status_code == 404
+    assert not list(Path(get_upload_folder()).rglob(name))
+
+
 def test_every_error_has_askdefs_shape_and_no_traceback(
     bot: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with TestClient(build_app(bot), raise_server_exceptions=False) as http:
+    with TestClient(
+        build_app(bot), base_url="http://localhost", raise_server_exceptions=False
+    ) as http:
         cases = [
             http.get("/no/such/page"),
             http.get("/api/ask"),

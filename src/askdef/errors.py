@@ -15,6 +15,7 @@
     │   ├── IndexCorruptError
     │   ├── IndexMismatchError
     │   ├── IndexLockedError
+    │   ├── IndexNotWritableError
     │   ├── StoreUnavailableError
     │   └── DiskFullError
     └── ModelError
@@ -92,6 +93,11 @@ class IndexMismatchError(StoreError):
 
 class IndexLockedError(StoreError):
     """Another process is writing the index."""
+
+
+class IndexNotWritableError(StoreError):
+    """The index folder cannot be written (a read-only mount, no permission): ``askdef index``
+    cannot take the writer's lock there."""
 
 
 class StoreUnavailableError(StoreError):

@@ -5,8 +5,10 @@ Model text, document text and LLM error bodies are untrusted.
 - ``plain``: Markdown reduced to its words by a real parser (markdown-it-py): HTML is dropped,
   images become their alt text and links their text; emphasis, code and list markers stay.
   What is left is escaped so that no Markdown renderer (the chat's, or a client's) can build
-  HTML, an image or a link from it. This is the text of every ``Answer``, notice, error
-  message and chat line askdef returns or shows.
+  HTML, an image or a link from it, a bare address included (``http:/\\/evil.example``
+  renders as ``http://evil.example``, as text: the only links askdef shows are its own).
+  This is the text of every ``Answer``, notice, error message and chat line askdef returns
+  or shows.
 - ``StreamEscaper``: the escaping of ``plain`` alone, for the raw deltas ``/api/ask`` streams.
 - ``clean_html``: askdef's own HTML (the sources panel) through nh3, a maintained sanitizer,
   with an allowlist of tags and attributes, links to http(s) or relative URLs only.
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 ALLOWED_TAGS = frozenset("div section header h4 p span mark a".split())  # the sources panel's
 _ATTRIBUTES = {"a": {"href", "title", "target"}, "*": {"class", "id"}}
 _BLOCK_BREAKS = {"paragraph_close", "heading_close", "code_block", "fence", "hr"}
+_EMAIL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
 
 
 @functools.cache
@@ -39,10 +42,10 @@ def _parser() -> MarkdownIt:
 def _inline_text(tokens: list[Token]) -> str:
     """An inline run as Markdown that keeps only emphasis and code: link and image syntax
     goes (their text stays), HTML goes, and the text is escaped."""
-    out = []
+    out: list[str] = []
     for token in tokens:
         if token.type in ("text", "image"):  # an image's content is its alt text
-            out.append(_escape(token.content))
+            out.append(_escape(token.content, preceding="".join(out[-3:])[-3:]))
         elif token.type == "code_inline":  # inside code nothing is markup: no escaping
             out.append(token.markup + token.content + token.markup)
         elif token.type in ("em_open", "em_close", "strong_open", "strong_close"):
@@ -52,18 +55,29 @@ def _inline_text(tokens: list[Token]) -> str:
     return "".join(out)
 
 
-def _escape(text: str, following: str = " ") -> str:
-    """Text that Markdown renders as itself: no tag can open, no ``[x](url)`` can form.
+def _escape(text: str, following: str = " ", preceding: str = "") -> str:
+    """Text that Markdown renders as itself: no tag can open, no ``[x](url)`` can form, and
+    no bare address becomes a link (GitHub-flavoured renderers, the chat's among them, link
+    ``http://…``, ``www.…`` and ``name@host.tld`` by themselves).
 
-    ``following`` is the character after ``text`` (a space at the end of the whole text).
+    ``following`` is the character after ``text`` (a space at the end of the whole text),
+    ``preceding`` the characters before it. An address is broken by a backslash escape, which
+    renders as nothing: ``http:/\\/``, ``www\\.``, ``name\\@``.
     """
     out = []
     for i, ch in enumerate(text):
         after = text[i + 1 : i + 2] or following
+        before = text[max(0, i - 3) : i] if i >= 3 else (preceding + text[:i])[-3:]
         if ch == "<" and (after.isalpha() or after in "/!?"):
             out.append("&lt;")
         elif ch == "]" and after in ("(", ":"):
             out.append("]\\")
+        elif (
+            (ch == "/" and before.endswith(":/"))
+            or (ch == "." and before.lower() == "www")
+            or (ch == "@" and before[-1:] in _EMAIL_CHARS and after in _EMAIL_CHARS)
+        ):
+            out.append("\\" + ch)
         else:
             out.append(ch)
     return "".join(out)
@@ -75,17 +89,20 @@ class StreamEscaper:
 
     def __init__(self) -> None:
         self._held = ""
+        self._before = ""  # the last characters let through, for addresses cut between pieces
 
     def feed(self, piece: str) -> str:
         text = self._held + piece
         if not text:
             return ""
         self._held = text[-1]
-        return _escape(text[:-1], following=self._held)
+        out = _escape(text[:-1], following=self._held, preceding=self._before)
+        self._before = (self._before + text[:-1])[-3:]
+        return out
 
     def flush(self) -> str:
         held, self._held = self._held, ""
-        return _escape(held)
+        return _escape(held, preceding=self._before)
 
 
 def plain(text: str) -> str:

@@ -102,11 +102,24 @@ class Settings(BaseSettings):
         ge=1024,
         description="HTTP request bodies over this many bytes are refused (413) as they are read.",
     )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client has to send a request's whole body; a slower one is refused "
+        "(408) and its connection closed, so a trickle of bytes cannot hold it open.",
+    )
     cors_origins: tuple[str, ...] = Field(
         (),
         description="Origins (scheme://host:port) whose web pages may call this server from a "
         'browser, JSON list in ASKDEF_CORS_ORIGINS, e.g. ["https://intranet.example"]; other '
         "origins are refused.",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names the server may be reached under besides its address, localhost "
+        'and any IP address, JSON list in ASKDEF_ALLOWED_HOSTS, e.g. ["askdef.intranet.example"] '
+        '(any port; ["*"] turns the check off, for a proxy that checks Host itself); requests '
+        "naming another host are refused (421), which stops DNS rebinding.",
     )
 
     generator: Literal["auto", "openai", "local", "extractive"] = Field(

@@ -3,11 +3,15 @@
 The openai client retries 429/5xx and connection errors itself (``max_retries``); this module
 sets explicit timeouts and turns what the client does not raise (an empty ``choices``, a body
 that is not an OpenAI stream, a stream cut before its ``finish_reason``) into errors.
+
+The errors name no address: their messages reach the chat and API clients, who have no business
+knowing where the LLM server is. Each failure is logged with the server's address instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +21,8 @@ from askdef.errors import GenerationError
 if TYPE_CHECKING:
     from openai import Stream
     from openai.types.chat import ChatCompletionChunk
+
+log = logging.getLogger("askdef.answer.openai_chat")
 
 
 class OpenAIChat:
@@ -64,18 +70,15 @@ class OpenAIChat:
                         yield choice.delta.content
                     finish = choice.finish_reason or finish
         if not choices_seen:
-            raise GenerationError(
-                f"The LLM server at {self._where} returned no answer (no choices in its reply)."
-            )
+            raise self._failed("The LLM server returned no answer (no choices in its reply).")
         if finish is None:
-            raise GenerationError(
-                f"The LLM server at {self._where} stopped mid-answer (the stream ended without "
-                "a finish reason)."
+            raise self._failed(
+                "The LLM server stopped mid-answer (the stream ended without a finish reason)."
             )
         if finish == "length":
-            raise GenerationError(f"The answer was cut off at {max_tokens} tokens.")
+            raise self._failed(f"The answer was cut off at {max_tokens} tokens.")
         if finish != "stop":
-            raise GenerationError(f"The LLM server ended the answer with reason {finish!r}.")
+            raise self._failed(f"The LLM server ended the answer with reason {finish!r}.")
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         """The probability that the reply to ``messages`` starts with "yes" rather than "no":
@@ -92,19 +95,20 @@ class OpenAIChat:
             )
         choices = getattr(reply, "choices", None)
         if not choices:
-            raise GenerationError(
-                f"The LLM server at {self._where} returned no answer (no choices in its reply)."
-            )
+            raise self._failed("The LLM server returned no answer (no choices in its reply).")
         choice = choices[0]
         first = choice.logprobs.content[0] if choice.logprobs and choice.logprobs.content else None
         if first is not None and first.top_logprobs:
             return yes_share((t.token, t.logprob) for t in first.top_logprobs)
         word = (choice.message.content or "").strip().casefold().rstrip(".")
         if word not in ("yes", "no"):
-            raise GenerationError(
-                f"The LLM server at {self._where} answered a yes/no check with {_short(word)!r}."
-            )
+            raise self._failed(f"The LLM server answered a yes/no check with {_short(word)!r}.")
         return float(word == "yes")
+
+    def _failed(self, message: str) -> GenerationError:
+        """The error users see for ``message``; the server log says which server it was."""
+        log.warning("askdef: the LLM server at %s: %s", self._where, message)
+        return GenerationError(message)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -114,17 +118,16 @@ class OpenAIChat:
         try:
             yield
         except openai.APITimeoutError as exc:
-            raise GenerationError(f"The LLM server at {self._where} timed out.") from exc
+            raise self._failed("The LLM server timed out.") from exc
         except openai.APIConnectionError as exc:
-            raise GenerationError(f"Cannot reach the LLM server at {self._where}: {exc}") from exc
+            raise self._failed(f"Cannot reach the LLM server: {exc}") from exc
         except openai.APIStatusError as exc:
-            raise GenerationError(
-                f"The LLM server at {self._where} answered HTTP {exc.status_code}: "
-                f"{_short(exc.message)}"
+            raise self._failed(
+                f"The LLM server answered HTTP {exc.status_code}: {_short(exc.message)}"
             ) from exc
         except (openai.OpenAIError, ValueError) as exc:  # bodies that are not OpenAI JSON/SSE
-            raise GenerationError(
-                f"The LLM server at {self._where} sent a reply askdef cannot read: {_short(exc)}"
+            raise self._failed(
+                f"The LLM server sent a reply askdef cannot read: {_short(exc)}"
             ) from exc
 
 

@@ -31,6 +31,7 @@ from askdef.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMissingError,
+    IndexNotWritableError,
 )
 from askdef.index.backend import REPAIR_HINT, Backend, Manifest
 
@@ -119,10 +120,16 @@ class IndexDir:
 
     def current(self) -> Path | None:
         """The live generation's folder, or None before the first ingest."""
+        pointer = self.path / CURRENT
         try:
-            name = (self.path / CURRENT).read_text(encoding="utf-8").strip()
+            name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except (UnicodeDecodeError, IsADirectoryError) as exc:  # damaged like a wrong name
+            raise IndexCorruptError(
+                f"{pointer} is unreadable ({exc}): it should name the live generation; "
+                f"{REPAIR_HINT}."
+            ) from exc
         gen = self.path / name
         if not name or "/" in name or not gen.is_dir():
             raise IndexCorruptError(
@@ -152,14 +159,20 @@ class IndexDir:
         """Hold the single-writer lock, or raise ``IndexLockedError`` at once."""
         from filelock import FileLock, Timeout
 
-        self.path.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.path / ".lock")
         try:
+            self.path.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=0)
-        except Timeout as exc:
+        except Timeout as exc:  # a TimeoutError, so an OSError: caught first
             raise IndexLockedError(
                 f"Another askdef process is writing the index in {self.path}; wait for it to "
                 "finish (only one writer at a time keeps the store consistent)."
+            ) from exc
+        except OSError as exc:  # a read-only mount (EROFS), no permission (EACCES) …
+            raise IndexNotWritableError(
+                f"Cannot write the index in {self.path} ({exc.strerror or exc}): updating it "
+                "needs a writable folder. Make it writable or point ASKDEF_INDEX_DIR at one "
+                "(search and serving work on a read-only index)."
             ) from exc
         try:
             yield

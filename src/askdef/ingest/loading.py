@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-from collections import deque
+import stat
+from collections import Counter, deque
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -67,6 +69,12 @@ def corpus_files(corpus_dir: Path) -> CorpusFiles:
     a link cannot publish a file from elsewhere; links that leave it, and broken ones, are
     skipped with the reason. Each real file and folder is listed once, under its own path when
     it has one, so a link to an ancestor folder neither loops nor indexes a file twice.
+
+    A hard link is a name like any other, and nothing tells which of a file's names came
+    first: a file with more names (``st_nlink``) than the walk found inside the corpus has a
+    name elsewhere (or hidden), so it may be a file from outside linked in, and is skipped
+    with the reason as a symbolic link out would be. A file hard-linked twice inside the
+    corpus is indexed under both names.
     """
     if not corpus_dir.is_dir():
         raise CorpusNotFoundError(
@@ -97,7 +105,31 @@ def corpus_files(corpus_dir: Path) -> CorpusFiles:
                     skipped.append(SkippedFile(doc_id=doc_id_of(entry, corpus_dir), reason=reason))
                 else:
                     links.append(entry)
+    outside = _linked_from_outside(files)
+    skipped += [
+        SkippedFile(doc_id=doc_id_of(path, corpus_dir), reason=reason)
+        for path, reason in outside.items()
+    ]
+    files = [path for path in files if path not in outside]
     return CorpusFiles(files=sorted(files), skipped=sorted(skipped, key=lambda s: s.doc_id))
+
+
+def _linked_from_outside(files: list[Path]) -> dict[Path, str]:
+    """The files of ``files`` with a hard link that is not among them, and why each is skipped."""
+    stats = {}
+    for path in files:
+        with contextlib.suppress(OSError):  # gone, or unreadable: reading it will say so
+            stats[path] = path.stat()
+    names = Counter((st.st_dev, st.st_ino) for st in stats.values())
+    return {
+        path: (
+            f"is a hard link to a file with {st.st_nlink - names[st.st_dev, st.st_ino]} other "
+            "name(s) outside the corpus folder (or hidden in it); not indexed: copy the file "
+            "into the corpus instead of linking it"
+        )
+        for path, st in stats.items()
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > names[st.st_dev, st.st_ino]
+    }
 
 
 def _listing(folder: Path) -> tuple[list[Path], str | None]:

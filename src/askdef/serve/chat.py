@@ -78,6 +78,16 @@ def asked_message(question: str, limit: int) -> dict[str, str]:
     return {"role": "user", "content": f"{plain(text[:QUOTED])} … ({len(text):,} characters)"}
 
 
+def submitted(bot: AskDef, question: str, chat: Sequence[Any] | None) -> tuple[str, Messages, str]:
+    """The chat's instant reply to a typed question: ``(box, chat, pending)``, the question
+    shown at once (``asked_message``) and left pending for ``answer_turn``."""
+    question = (question or "").strip()
+    if not question:
+        return "", plain_messages(chat), ""
+    asked = asked_message(question, bot.settings.max_question_chars)
+    return "", [*plain_messages(chat), asked], question
+
+
 def unindexed_count(bot: AskDef) -> int:
     """How many corpus files the index does not hold, for the status line; 0 when it cannot
     be told (no index yet: the status says so already)."""

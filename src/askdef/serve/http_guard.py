@@ -1,12 +1,21 @@
 """What stands in front of every route, askdef's and Gradio's alike (pure ASGI middleware).
 
+- ``HostGuard``: a request for a host name askdef does not serve under is refused (421), so
+  a page whose name an attacker re-points at 127.0.0.1 (DNS rebinding) reads nothing: the
+  browser calls that page same-origin, but still names the attacker's host in ``Host``.
 - ``BodyLimit``: a request body is counted while it is read, chunked or not, and refused with
-  413 once it passes the limit; the app never sees more than that.
+  413 once it passes the limit; the app never sees more than that. A body still arriving after
+  ``seconds`` (a byte every few seconds, which would hold a connection open for good) is
+  refused with 408 and its connection closed.
 - ``OriginGuard``: a browser request from another origin is refused (403) unless
   ``ASKDEF_CORS_ORIGINS`` lists that origin; only then does CORS (Starlette's middleware,
   which Gradio defers to) let the page read the reply.
 - ``LoginGate``: with a login set, every route but ``PUBLIC`` needs it (HTTP basic, or the
-  chat's login cookie), and failed logins back off per client.
+  chat's login cookie), and failed logins back off per client. Attempts are counted as they
+  are let through, so a burst sent at once is mostly refused unchecked: it cannot stretch the
+  wait that the right password then meets.
+- ``NoUploads``: Gradio's upload routes answer 404: the chat has no upload component, and
+  Gradio would keep every file sent there in its temporary folder.
 - ``PageHeaders``: HTML pages get a Content-Security-Policy that forbids external images,
   frames and scripts, so even markup that slipped past ``askdef.safe_output`` loads nothing.
 
@@ -15,8 +24,11 @@ Refusals are askdef's JSON error shape, ``{"error": message, "type": name}``.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,11 +77,66 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodyLimit:
-    """Read the whole body first, at most ``limit`` bytes, then hand it to the app."""
+LOCAL_NAMES = frozenset({"localhost"})
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+def host_name(host: str) -> str:
+    """The name or address in a ``Host`` header, without its port, brackets or final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:7860
+        return host[1 : host.find("]")] if "]" in host else host
+    name, _, port = host.rpartition(":")
+    return (name if name and port.isdigit() else host).rstrip(".")
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class HostGuard:
+    """Answer only requests whose ``Host`` is an IP address, ``localhost`` or one of
+    ``allowed`` (names, any port; ``*`` turns the check off, for a proxy that checks it).
+
+    DNS rebinding needs a name: an attacker's page re-points its own name at this server, and
+    every request from it carries that name. An address in ``Host`` cannot come from such a
+    page, so any address is accepted (the bound one, or the machine's address on a network).
+    A request without ``Host`` (HTTP/1.0, not a browser) passes.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in allowed} | LOCAL_NAMES
+        self.anyone = "*" in self.allowed
+
+    def accepts(self, host: str) -> bool:
+        name = host_name(host)
+        return self.anyone or name in self.allowed or _is_address(name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = _header(scope, b"host") if scope["type"] in ("http", "websocket") else None
+        if host is None or self.accepts(host):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        return await _refuse(
+            send,
+            421,
+            f"This askdef server does not answer to the host name {host_name(host)!r}: reach it "
+            "by its address or localhost, or add the name to ASKDEF_ALLOWED_HOSTS.",
+            "Forbidden",
+        )
+
+
+class BodyLimit:
+    """Read the whole body first, at most ``limit`` bytes within ``seconds``, then hand it to
+    the app."""
+
+    def __init__(self, app: ASGIApp, limit: int, seconds: float = 30.0) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,8 +146,19 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > self.limit:
             return await _refuse(send, 413, too_big, "InputError")
         chunks, size = [], 0
+        deadline = time.monotonic() + self.seconds
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                return await _refuse(
+                    send,
+                    408,
+                    f"The request body did not arrive within {self.seconds:g} s "
+                    "(ASKDEF_BODY_TIMEOUT).",
+                    "InputError",
+                    [("connection", "close")],  # the server closes it: nothing more is read
+                )
             if message["type"] != "http.request":  # the client went away
                 return None
             size += len(message.get("body", b""))
@@ -198,6 +276,10 @@ class LoginGate:
         if verdict is False:
             self.backoff.failed(client)
         elif login_form:
+            # charged before the form is checked, so that attempts sent at once see each other
+            # (30 in parallel would all be checked, then all counted: a 5-minute lockout for
+            # the right password too); a success forgets it
+            self.backoff.failed(client)
             return await self.app(scope, receive, self._watch_login(send, client))
         if path in PUBLIC or path.startswith(PUBLIC_PREFIXES):
             return await self.app(scope, receive, send)
@@ -212,17 +294,31 @@ class LoginGate:
         )
 
     def _watch_login(self, send: Send, client: str) -> Send:
-        """``send``, noting whether the chat's login form succeeded for ``client``."""
+        """``send``, forgetting ``client``'s failures when the chat's login form succeeds."""
 
         async def watched(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if message["status"] < 300:
-                    self.backoff.succeeded(client)
-                else:
-                    self.backoff.failed(client)
+            if message["type"] == "http.response.start" and message["status"] < 300:
+                self.backoff.succeeded(client)
             await send(message)
 
         return watched
+
+
+# Gradio's file upload and its progress (and the unprefixed route of older Gradio versions)
+UPLOAD_ROUTES = frozenset({"/gradio_api/upload", "/gradio_api/upload_progress", "/upload"})
+
+
+class NoUploads:
+    """Refuse Gradio's upload routes (404) before their body is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = re.sub("/+", "/", scope.get("path", "")).rstrip("/")
+        if scope["type"] == "http" and path in UPLOAD_ROUTES:
+            return await _refuse(send, 404, "This askdef server takes no file uploads.", "NotFound")
+        return await self.app(scope, receive, send)
 
 
 class PageHeaders:

@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from askdef.errors import AskdefError
 from askdef.safe_output import plain
-from askdef.serve.chat import (
-    Messages,
-    answer_turn,
-    asked_message,
-    plain_messages,
-    unindexed_count,
-)
+from askdef.serve.chat import Messages, answer_turn, submitted, unindexed_count
 from askdef.serve.render import model_suffix, unindexed_note, welcome_html
 
 if TYPE_CHECKING:
@@ -86,11 +80,7 @@ def build_ui(
     ready += unindexed_note(unindexed_count(bot))
 
     def submit(question: str, chat: list[Any]) -> tuple[str, list[Any], str]:
-        question = (question or "").strip()
-        if not question:
-            return "", chat, ""
-        asked = asked_message(question, bot.settings.max_question_chars)
-        return "", [*plain_messages(chat), asked], question
+        return submitted(bot, question, chat)
 
     def respond(
         question: str, chat: list[Any], history: Messages

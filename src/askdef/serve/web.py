@@ -63,11 +63,14 @@ def build_app(
     auth: Auth | None = None,
     concurrency: int | None = None,
     queue_size: int | None = None,
+    host: str | None = None,
 ) -> FastAPI:
     """One FastAPI app: the chat at ``/``, the API at ``/api`` and ``/v1``, docs at ``/docs``.
 
     ``auth`` (user, password) guards the chat (a login page) and every API route (HTTP basic,
     or the chat's login cookie). Concurrency and queue size default to what the generator suits.
+    ``host`` is the name or address the server listens on: requests naming it are answered, as
+    are those naming an address, localhost or ``Settings.allowed_hosts``.
     """
     from askdef.serve.http_api import create_api
     from askdef.serve.streaming import Gate
@@ -90,19 +93,31 @@ def build_app(
     )
     hidden = [str(bot.settings.corpus_dir.resolve()), str(bot.settings.index_dir.resolve())]
     mount_chat(app, demo, auth=auth, hidden=hidden)
-    return guarded(app, bot.settings, auth)
+    return guarded(app, bot.settings, auth, [host] if host else [])
 
 
-def guarded(app: FastAPI, settings: Settings, auth: Auth | None) -> FastAPI:
-    """``app`` behind ``askdef.serve.http_guard``'s checks, outermost first: origin, CORS for the
-    listed origins, login, body limit, page headers."""
+def guarded(
+    app: FastAPI, settings: Settings, auth: Auth | None, hosts: Sequence[str] = ()
+) -> FastAPI:
+    """``app`` behind ``askdef.serve.http_guard``'s checks, outermost first: host, origin, CORS
+    for the listed origins, login, no uploads, body limit, page headers. ``hosts``: names the
+    server is reached under besides ``settings.allowed_hosts`` (the name it was bound to)."""
     from starlette.middleware.cors import CORSMiddleware
 
     from askdef.serve.auth import signed_in
-    from askdef.serve.http_guard import Backoff, BodyLimit, LoginGate, OriginGuard, PageHeaders
+    from askdef.serve.http_guard import (
+        Backoff,
+        BodyLimit,
+        HostGuard,
+        LoginGate,
+        NoUploads,
+        OriginGuard,
+        PageHeaders,
+    )
 
     app.add_middleware(PageHeaders)  # each add wraps the ones before: the last runs first
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout)
+    app.add_middleware(NoUploads)
     if auth is not None:
         app.add_middleware(LoginGate, signed_in=signed_in(auth), backoff=Backoff())
     # Starlette's CORS, even with no origin listed: Gradio's own, which reflects any origin
@@ -115,6 +130,7 @@ def guarded(app: FastAPI, settings: Settings, auth: Auth | None) -> FastAPI:
         allow_headers=["*"],
     )
     app.add_middleware(OriginGuard, allowed=settings.cors_origins)
+    app.add_middleware(HostGuard, allowed=[*settings.allowed_hosts, *hosts])
     return app
 
 
@@ -220,7 +236,7 @@ def serve(
     ensure_index(bot)
     print("askdef: loading the models…", file=sys.stderr)
     bot.search("warm up")  # loads the embedder and opens the index before the first visitor
-    app = build_app(bot, auth=auth)
+    app = build_app(bot, auth=auth, host=host)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     where = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
     print(
