@@ -215,6 +215,14 @@ def main() -> None:
     )
     parser.add_argument("--llm-sample", type=int, default=60, help="0: no LLM judge")
     parser.add_argument("--out", type=Path, default=Path("judges-report"))
+    parser.add_argument(
+        "--llm-rows",
+        type=Path,
+        default=None,
+        help="keep the LLM judge's rows here, and read them from here when the file exists "
+        "(the LLM's verdicts do not depend on the trained model: retrain, then compare again "
+        "without waiting for the LLM)",
+    )
     args = parser.parse_args()
     sets: dict[str, Callable[[], list[Case]]] = {
         "perturbations": perturbation_cases,
@@ -223,6 +231,11 @@ def main() -> None:
     }
     trained = make_judge(Settings(), "local", choice="trained")
     llm = make_judge(Settings(), "local", choice="local") if args.llm_sample else None
+    kept = (
+        json.loads(args.llm_rows.read_text(encoding="utf-8"))
+        if args.llm_rows and args.llm_rows.exists()
+        else {}
+    )
     assert isinstance(trained, TrainedJudge)
     args.out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"commit": commit(), "sets": {}}
@@ -233,7 +246,8 @@ def main() -> None:
         runs = {f"{trained.name}, all": judged(cases, trained)}
         if llm is not None:
             first = runs[f"{trained.name}, sample"] = judged(sample, trained)
-            second = runs[f"{llm.name} LLM, sample"] = judged(sample, llm)
+            second = kept.get(name) or judged(sample, llm)
+            kept[name] = runs[f"{llm.name} LLM, sample"] = second
             runs["cascade, sample"] = cascade(first, second, trained)
         figures = {label: summary(rows) for label, rows in runs.items()}
         result["sets"][name] = {"figures": figures, "rows": runs}
@@ -256,6 +270,8 @@ def main() -> None:
         lines.append("")
         print("\n".join(lines[-len(figures) - 4 :]), flush=True)
     (args.out / "judges.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if args.llm_rows and kept:
+        args.llm_rows.write_text(json.dumps(kept), encoding="utf-8")
     (args.out / "judges.md").write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -43,14 +45,15 @@ def cases() -> list[tuple[str, str, str, str]]:
 
 
 def run(judge: str, workdir: Path) -> dict[str, object]:
-    import os
-
+    """The suite through the pipeline with ``judge``, in a fresh index under ``workdir``."""
     from askdef import AskDef, Settings
 
     corpus = Path(shutil.copytree(ROOT / "corpus", workdir / "corpus", dirs_exist_ok=True))
     shutil.copytree(DATA / "other_topic", corpus / "other_topic", dirs_exist_ok=True)
-    with FakeOpenAI([("text", "unused")]) as server:
-        os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"] = server.url, "test-key"
+    with (
+        FakeOpenAI([("text", "unused")]) as server,
+        mock.patch.dict(os.environ, {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "key"}),
+    ):
         settings = Settings(
             corpus_dir=corpus,
             index_dir=workdir / "index",
