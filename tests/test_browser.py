@@ -64,7 +64,8 @@ def _ask(page: Any, question: str, turn: int = 1) -> None:
     # a locator, not wait_for_function: the page's CSP forbids the eval that one needs
     answers = page.locator("#askdef-chat em").filter(has_text=FINISHED)
     expect(answers).to_have_count(turn, timeout=ANSWER_TIMEOUT)
-    page.wait_for_timeout(300)  # let the last render settle before reading or screenshotting
+    # the status line, drawn from the same last update, says the answer is done
+    expect(page.locator("#askdef-status")).to_contain_text("Answered by")
 
 
 def test_chat_answers_with_highlighted_sources(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fake_judge import ScriptedJudge
 
 from askdef.answer.citations import Entailment, Removed, verify
@@ -35,11 +34,12 @@ def test_a_word_for_word_copy_is_kept_without_a_judge() -> None:
 
 def test_a_copy_that_adds_a_negator_is_not_word_for_word_and_goes_to_the_judge() -> None:
     negated = BUDGET.replace("decision to increase", "decision not to increase")
-    judge = ScriptedJudge()  # says no
-    v = verify(f"{negated} [2]", PASSAGES, Entailment(judge))
+    v = verify(f"{negated} [2]", PASSAGES, Entailment(ScriptedJudge()))  # a judge saying no
     assert v.citations == [] and v.text == "" and v.dropped == 1
-    assert judge.asked == [(BUDGET, negated)]
     assert v.removed == [Removed(negated, "unsupported")]
+    # the judge decides, asked about the cited paragraph: yes to that pair keeps the sentence
+    kept = verify(f"{negated} [2]", PASSAGES, Entailment(ScriptedJudge((BUDGET, negated))))
+    assert kept.citations[0].quote == BUDGET and kept.removed == []
     assert verify(f"{negated} [2]", PASSAGES).citations == []  # and without a judge: not shown
 
 
@@ -54,9 +54,13 @@ def test_each_sentence_and_paragraph_is_judged_once_however_often_the_answer_is_
     judge = ScriptedJudge(everything=True)
     entail = Entailment(judge)
     claim = "Japan raises defense spending to 2% of GDP by 2027 [2]."
-    verify(claim, PASSAGES, entail)
-    verify(f"{claim} Rolls-Royce is involved in F-X [1].", PASSAGES, entail)
-    assert len(judge.asked) == 2
+    first = verify(claim, PASSAGES, entail)
+    judge.fail = "The LLM server at http://x timed out."  # from now on, asking fails
+    again = verify(f"{claim} Rolls-Royce is involved in F-X [1].", PASSAGES, entail)
+    # the sentence judged before keeps its verdict and citation; only the new one needed
+    # the judge, so only it is left unshown
+    assert again.citations[0] == first.citations[0]
+    assert again.removed == [Removed("Rolls-Royce is involved in F-X.", "unchecked")]
 
 
 def test_a_failing_judge_leaves_its_sentences_unshown_and_says_why() -> None:
@@ -320,21 +324,17 @@ def test_rerank_puts_first_the_paragraph_whose_sentence_answers() -> None:
     assert [p.text for p in ranked] == [BUDGET, FX]  # whole paragraphs, as retrieved
 
 
-def test_a_stream_is_read_once_and_not_at_all_without_stops(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import askdef.answer.generation as generation
+def test_a_stream_is_cut_after_its_sentences_and_passed_on_as_it_comes_without_stops() -> None:
+    """What the reader sees of a stream; that the cut reads each delta once (linear, not
+    quadratic, in the stream) is measured by ``benchmarks/long_paragraph.py``."""
+    from askdef.answer.generation import first_sentences
 
-    reads: list[int] = []
-    real = generation.sentence_spans
-    monkeypatch.setattr(
-        generation, "sentence_spans", lambda text: reads.append(len(text)) or real(text)
-    )
     endless = ["word "] * 10_000  # a model that never ends a sentence
-    assert "".join(generation.first_sentences(iter(endless), 3)) == "word " * 10_000
-    assert reads == []
+    assert list(first_sentences(iter(endless), 3)) == endless  # each delta shown as it came
     sentences = [f"Sentence {i} is here [1]. " for i in range(200)]
     deltas = [piece for s in sentences for piece in (s[:9], s[9:])]
-    kept = "".join(generation.first_sentences(iter(deltas), 150))
+    stream = iter(deltas)
+    kept = "".join(first_sentences(stream, 150))
     assert kept.rstrip() == "".join(sentences[:150]).rstrip()
-    assert sum(reads) < 10 * len("".join(sentences[:151]))  # each delta reads what is open
+    # the model is cut off once sentence 151 begins, not waited for
+    assert next(stream) == deltas[301]

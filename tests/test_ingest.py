@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -9,8 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,39 @@ def _index_command(corpus: Path, index: Path) -> list[str]:
     """``askdef index`` on these folders, as a user runs it."""
     folders = ["--corpus", str(corpus), "--index", str(index)]
     return [sys.executable, "-m", "askdef.cli", *folders, "index"]
+
+
+def _signalled_while_embedding(command: list[str], sent: signal.Signals) -> tuple[int, str]:
+    """Run ``command`` with its stderr on a terminal, where a user sees the progress bar, and
+    send it ``sent`` once the bar shows the first texts embedded: mid-build, whatever the
+    machine's speed. Returns its exit code and all it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    terminal, its_end = pty.openpty()
+    # a terminal 24 lines by 100 columns: at the size of 0 a new one has, tqdm draws nothing
+    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    writer = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=its_end
+    )
+    os.close(its_end)
+    shown, signalled = "", False
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the writer is gone and so is its end of the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk.decode(errors="replace")
+        if not signalled and re.search(r"\| *[1-9]\d*/\d+ ", shown):  # "| 64/6123 "
+            writer.send_signal(sent)
+            signalled = True
+    os.close(terminal)
+    assert signalled, f"the bar never showed a text embedded: {shown}"
+    return writer.wait(), shown
 
 
 def _stored_ids(bot: AskDef) -> list[str]:
@@ -332,21 +365,8 @@ def test_kill_during_ingest_keeps_previous_index(corpus: Path, tmp_path: Path, e
     big.write_text(
         "\n".join(f"Paragraph {i} talks about topic {i} at length." for i in range(3000))
     )
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"from askdef import AskDef; AskDef({str(corpus)!r}, {str(index)!r}).ingest()",
-        ],
-        env={**os.environ},
-    )
-    deadline = time.monotonic() + 120
-    while not [g for g in index.glob("gen-*") if g != live] and time.monotonic() < deadline:
-        assert writer.poll() is None, "the writer finished before it could be killed"
-        time.sleep(0.05)
-    time.sleep(1.0)  # well into embedding
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait()
+    code, _ = _signalled_while_embedding(_index_command(corpus, index), signal.SIGKILL)
+    assert code == -signal.SIGKILL
 
     reader = AskDef(corpus_dir=corpus, index_dir=index)
     assert IndexDir(index).require_current() == live
@@ -363,19 +383,8 @@ def test_ctrl_c_during_ingest_says_how_far_it_got(corpus: Path, tmp_path: Path, 
     (corpus / "big.txt").write_text(
         "\n\n".join(f"Paragraph {i} talks about topic {i} at length." for i in range(3000))
     )
-    writer = subprocess.Popen(
-        _index_command(corpus, index),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not [g for g in index.glob("gen-*") if g != live] and time.monotonic() < deadline:
-        assert writer.poll() is None, "the writer finished before it could be interrupted"
-        time.sleep(0.05)
-    time.sleep(2.0)  # well into embedding
-    writer.send_signal(signal.SIGINT)
-    _, err = writer.communicate(timeout=60)
-    assert writer.returncode == 130
+    code, err = _signalled_while_embedding(_index_command(corpus, index), signal.SIGINT)
+    assert code == 130
     assert re.search(r"interrupted: embedded [\d,]+ of [\d,]+ new chunks and sentences", err), err
     assert "previous index is unchanged" in err and "Traceback" not in err
     assert IndexDir(index).require_current() == live
@@ -434,8 +443,21 @@ def test_second_askdef_index_process_gets_the_lock_message(corpus: Path, tmp_pat
     assert not (index / "CURRENT").exists()
 
 
+class _Watched(io.StringIO):
+    """A stderr that calls ``then`` when ``words`` are written to it."""
+
+    def __init__(self, words: str, then: Callable[[], object]) -> None:
+        super().__init__()
+        self.words, self.then = words, then
+
+    def write(self, text: str) -> int:
+        if self.words in text:
+            self.then()
+        return super().write(text)
+
+
 def test_serve_startup_waits_for_a_writer_instead_of_crashing(
-    corpus: Path, tmp_path: Path, embedder, capsys: pytest.CaptureFixture[str]
+    corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from askdef.serve.web import ensure_index
 
@@ -455,14 +477,15 @@ def test_serve_startup_waits_for_a_writer_instead_of_crashing(
     # No index yet and another process is building it: wait with a message, then go on.
     fresh = tmp_path / "fresh"
     holder = _hold_lock(fresh)
-    threading.Timer(1.5, holder.kill).start()  # the other writer goes away without publishing
+    said = _Watched("Waiting", holder.kill)  # the other writer goes away without publishing,
+    monkeypatch.setattr(sys, "stderr", said)  # once serve says it waits for it
     try:
         ensure_index(AskDef(corpus_dir=corpus, index_dir=fresh), poll=0.1)
     finally:
         holder.kill()
         holder.wait()
-    err = capsys.readouterr().err
-    assert "Another askdef process is writing" in err and "Waiting" in err
+    assert "Another askdef process is writing" in said.getvalue()
+    assert "Waiting" in said.getvalue()
     assert IndexDir(fresh).require_current() is not None
 
 

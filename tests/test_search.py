@@ -80,26 +80,27 @@ def test_search_reads_the_sentence_vectors_stored_at_indexing(
     indexed: AskDef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from askdef.answer.relevance import score_sentences
+    from askdef.index.vectors import sentence_texts
 
     model = indexed.embedder.model
-    embedded: list[str] = []
-    real = type(model).get_text_embedding_batch
 
-    def counting(self: object, texts: list[str], **kwargs: object) -> list[list[float]]:
-        embedded.extend(texts)
-        return real(self, texts, **kwargs)
+    def unavailable(self: object, texts: list[str], **kwargs: object) -> list[list[float]]:
+        raise RuntimeError(f"embedded at query time: {texts}")
 
-    monkeypatch.setattr(type(model), "get_text_embedding_batch", counting)
-    indexed.embedder.forget()
     question = "Which firms build the engines of the new fighter jet?"
-    passages = indexed.search(question, k=5)  # the rerank scores every sentence of the pool
-    scored = score_sentences(indexed._scorer_of(indexed._live_generation()), question, passages)
-    assert embedded == []  # no sentence embedded at query time: each was stored at indexing
-    indexed.embedder.embed_sentences(["A sentence nobody indexed."])
-    assert embedded == ["A sentence nobody indexed."]  # the count sees what is embedded
-    texts = [f"{passages[s.passage].section or ''}\n{s.text}" for s in scored[:3]]
+    with monkeypatch.context() as patched:  # the model can embed queries, not texts
+        patched.setattr(type(model), "get_text_embedding_batch", unavailable)
+        indexed.embedder.forget()
+        passages = indexed.search(question, k=5)  # the rerank scores every sentence of the pool
+        # and so does the answer's check, each sentence from the vectors stored at indexing
+        scored = score_sentences(indexed._scorer_of(indexed._live_generation()), question, passages)
+        with pytest.raises(RuntimeError, match="embedded at query time"):
+            indexed.embedder.embed_sentences(["A sentence nobody indexed."])  # it is live
+    assert passages and scored
+    best = passages[scored[0].passage]
+    texts = sentence_texts(best.section, best.text)[:3]  # as indexing embeds them
     stored = indexed._live_generation().sentence_vectors(texts)
-    fresh = real(model, texts)
+    fresh = model.get_text_embedding_batch(texts)
     # the same vectors, up to the noise of batching texts of other lengths together: 1e-7 in
     # float32 (torch, onnx), 1e-3 where openvino runs bfloat16; askdef holds every runtime to
     # a cosine of 0.999 with torch (askdef.index.exported_encoder), and so does this test
