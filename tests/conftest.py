@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 from askdef import AskDef
 from askdef.index.embedding import Embedder, load_embedder
 from askdef.settings import DEFAULT_EMBED_MODEL, Settings
+
+# Answers in tests are verified by askdef's trained judge: fast and the same on every run. The
+# LLM judges run only in the tests marked llm, which name them.
+os.environ["ASKDEF_JUDGE"] = "trained"
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"

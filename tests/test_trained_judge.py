@@ -83,3 +83,30 @@ def test_a_missing_model_names_the_fix(tmp_path: Path) -> None:
     (broken / TrainedJudge().card.model_file).write_bytes(b"not a model")
     with pytest.raises(ModelError, match="could not be loaded"):
         TrainedJudge(broken).score("a", "b")
+
+
+def test_auto_is_the_trained_judge_for_extractive_answers_and_a_cascade_for_an_llm() -> None:
+    from askdef.answer.generation import make_judge
+    from askdef.answer.trained_judge import CascadeJudge
+    from askdef.settings import Settings
+
+    settings = Settings(judge="auto", local_model=__file__)  # any file: nothing loads here
+    assert isinstance(make_judge(settings, "extractive"), TrainedJudge)
+    cascade = make_judge(settings, "local")
+    assert isinstance(cascade, CascadeJudge) and cascade.name.endswith("local LLM")
+    assert make_judge(settings, "local", choice="none") is None
+
+
+def test_a_cascade_asks_the_llm_only_inside_the_band(judge: TrainedJudge) -> None:
+    from fake_judge import ScriptedJudge
+
+    from askdef.answer.trained_judge import Band, CascadeJudge
+
+    llm = ScriptedJudge(everything=True)
+    premise = "The city library will open a second branch in Eastfield in 2027."
+    negated = "The city library will not open a second branch in Eastfield in 2027."
+    never = CascadeJudge(judge, llm, Band(2.0, 2.0))
+    assert never.entailment(premise, negated) < never.entailed  # the trained judge decides
+    always = CascadeJudge(judge, llm, Band(0.0, 1.0))
+    assert always.entailment(premise, negated) >= always.entailed  # the (scripted) LLM decides
+    assert (never.asked_second, always.asked_second) == (0, 1)
