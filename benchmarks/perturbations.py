@@ -66,7 +66,7 @@ def run(judge: str, workdir: Path) -> dict[str, object]:
         bot.ingest()
         shown: Counter[str] = Counter()
         total: Counter[str] = Counter()
-        wrong, seconds = [], []
+        wrong, silent, seconds = [], [], []
         for question, source, kind, claim in cases():
             server.script = [("say", claim, source)]
             started = time.perf_counter()
@@ -77,6 +77,8 @@ def run(judge: str, workdir: Path) -> dict[str, object]:
             shown[kind] += cited
             if cited != (kind in FAITHFUL):
                 wrong.append(f"{kind}: {claim}")
+            if not cited and not answer.refused and not answer.notices:
+                silent.append(f"{kind}: {claim}")  # removed without telling the user
     faithful = sum(total[k] for k in FAITHFUL)
     unfaithful = sum(total.values()) - faithful
     return {
@@ -86,13 +88,16 @@ def run(judge: str, workdir: Path) -> dict[str, object]:
         "unfaithful_shown": (sum(shown.values()) - sum(shown[k] for k in FAITHFUL)) / unfaithful,
         "by_kind": {k: f"{shown[k]}/{total[k]}" for k in sorted(total)},
         "wrong": wrong,
+        "silently_removed": silent,
         "seconds_p50": sorted(seconds)[len(seconds) // 2],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--judge", default="trained", choices=["trained", "local", "openai"])
+    parser.add_argument(
+        "--judge", default="trained", choices=["trained", "cascade", "local", "openai"]
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="askdef-perturbations-") as tmp:

@@ -129,20 +129,31 @@ def test_injected_instructions_in_a_document_do_not_change_the_answer(
 
 @pytest.fixture
 def openai_bot(indexed: AskDef, monkeypatch: pytest.MonkeyPatch):
-    def make(script: list[tuple], **settings: object) -> tuple[AskDef, FakeOpenAI]:
+    def make(
+        script: list[tuple], judge: str = "trained", **settings: object
+    ) -> tuple[AskDef, FakeOpenAI]:
         server = FakeOpenAI(script).__enter__()
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key")
         servers.append(server)
-        # askdef's trained judge verifies: the scripted server only writes answers
+        # The scripted server only writes answers; askdef's trained judge verifies them, or,
+        # with judge="scripted", a judge that says yes to every sentence, for the tests of the
+        # generator's path whose verdicts are not the point.
         options = {
             "generator": "auto",
-            "judge": "trained",
+            "judge": "trained" if judge == "scripted" else judge,
             "model": "fake",
             "llm_timeout": 5.0,
             "llm_retries": 1,
         }
-        return _bot(indexed, **{**options, **settings}), server
+        s = indexed.settings
+        bot = AskDef(
+            settings=Settings(
+                corpus_dir=s.corpus_dir, index_dir=s.index_dir, **{**options, **settings}
+            ),
+            judge=ScriptedJudge(everything=True) if judge == "scripted" else None,
+        )
+        return bot, server
 
     servers: list[FakeOpenAI] = []
     yield make
@@ -151,7 +162,7 @@ def openai_bot(indexed: AskDef, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_openai_answer_is_verified_and_sources_are_fenced(openai_bot) -> None:
-    bot, server = openai_bot([("cite", FX_QUOTE)])
+    bot, server = openai_bot([("cite", FX_QUOTE)], judge="scripted")
     answer = bot.ask(FX_QUESTION)
     assert (answer.generator, answer.model, answer.refused) == ("openai", "fake", False)
     assert answer.text == f"{FX_QUOTE} [1]."
@@ -169,7 +180,7 @@ def test_openai_answer_is_verified_and_sources_are_fenced(openai_bot) -> None:
 
 def test_a_model_that_keeps_writing_is_stopped_after_answer_sentences(openai_bot) -> None:
     rambling = " ".join(f"{FX_QUOTE} [1]." for _ in range(6))
-    bot, _ = openai_bot([("text", rambling)], answer_sentences=2)
+    bot, _ = openai_bot([("text", rambling)], answer_sentences=2, judge="scripted")
     answer = bot.ask(FX_QUESTION)
     assert answer.text == f"{FX_QUOTE} [1]. {FX_QUOTE} [1]."
     assert not answer.notices
@@ -221,7 +232,7 @@ def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -
 
 
 def test_a_model_citing_an_announcing_opener_gets_the_sentence_that_says_it(openai_bot) -> None:
-    bot, _ = openai_bot([("cite", "Japan presents a highly attractive partner")])
+    bot, _ = openai_bot([("cite", "Japan presents a highly attractive partner")], judge="scripted")
     answer = bot.ask("What makes Japan appealing to European arms makers as a partner?")
     assert not answer.refused and answer.text.startswith("Japan presents a highly attractive")
     assert "technological base and a growing defense budget" in answer.text
@@ -247,7 +258,7 @@ def test_a_weaker_sentence_that_only_repeats_the_question_is_not_added(openai_bo
 
 
 def test_a_refusal_sentence_after_a_cited_answer_is_dropped(openai_bot) -> None:
-    bot, _ = openai_bot([("text", f"{FX_QUOTE} [1]. {REFUSAL}")])
+    bot, _ = openai_bot([("text", f"{FX_QUOTE} [1]. {REFUSAL}")], judge="scripted")
     answer = bot.ask(FX_QUESTION)
     assert not answer.refused and REFUSAL not in answer.text
     assert answer.text.startswith(FX_QUOTE) and answer.text.endswith("[1].")
@@ -286,12 +297,16 @@ def test_a_demonym_of_a_place_the_corpus_names_reaches_the_llm(openai_bot) -> No
     assert not any("never mention" in notice for notice in answer.notices)
 
 
+@pytest.mark.llm
 def test_a_verified_quote_about_something_else_is_not_shown(openai_bot) -> None:
     question = "Who won the last football world cup?"
     bot, _ = openai_bot([])
     top = bot.search(question, k=1)[0]
     sentence = next(iter(sentence_spans(top.text)))
-    bot, _ = openai_bot([("text", f"{top.text[slice(*sentence)]} [1]")])  # cited right, off topic
+    cited_off_topic = [("text", f"{top.text[slice(*sentence)]} [1]")]
+    # The LLM reads the answer: askdef's trained judge lets this off-topic quote through
+    # (scored above its low answer threshold; see the judge's model card).
+    bot, _ = openai_bot(cited_off_topic, judge="local")
     answer = bot.ask(question)
     assert answer.refused and answer.text == REFUSAL and answer.citations == []
     assert "do not answer what it asks" in answer.notices[-1]
@@ -334,7 +349,7 @@ def test_uncited_model_answer_is_not_shown(openai_bot) -> None:
 
 
 def test_rate_limit_is_retried(openai_bot) -> None:
-    bot, server = openai_bot([("status", 429), ("cite", FX_QUOTE)])
+    bot, server = openai_bot([("status", 429), ("cite", FX_QUOTE)], judge="scripted")
     answer = bot.ask(FX_QUESTION)
     assert answer.generator == "openai" and answer.citations
     assert len(server.requests) == 2

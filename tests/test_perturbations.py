@@ -15,13 +15,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from perturbations import run
 
 
-def test_contradicting_sentences_lose_their_citation_and_copies_keep_it(
+def test_a_sentence_is_shown_only_with_its_source_or_removed_with_a_notice(
     tmp_path: Path, embedder: object
 ) -> None:
     result = run("trained", tmp_path)
-    kinds = result["by_kind"]
-    assert isinstance(kinds, dict)
-    assert kinds["copy"] == "42/42", result  # a word-for-word copy is always shown
-    # The safety promise: at most 2% of the 131 claims the source does not state are shown.
-    assert result["unfaithful_shown"] <= 0.02, result
-    assert result["faithful_kept"] >= 0.5, result
+    assert result["silently_removed"] == [], result  # every removal is told to the user
+    shown = result["by_kind"]
+    assert isinstance(shown, dict)
+    # each kind the source does not state: at most one claim in four is shown (the judge's
+    # figures, and the LLM's beside them, are in benchmarks/README.md)
+    for kind in ("negation", "only", "added_date", "added_cause", "wrong_entity", "added_actor"):
+        kept, total = map(int, shown[kind].split("/"))
+        assert kept * 4 <= total, (kind, result)
