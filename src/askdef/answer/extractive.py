@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from askdef.answer.prompts import REFUSAL
-from askdef.answer.question_type import fits_question_type
 from askdef.answer.relevance import Scored, Scorer, score_sentences
 from askdef.types import Passage
 
@@ -41,11 +40,7 @@ class ExtractiveGenerator:
     def _choose(self, question: str, passages: list[Passage]) -> list[Scored]:
         if not passages:
             return []
-        scored = [
-            s
-            for s in score_sentences(self._scorer, question, passages)
-            if fits_question_type(question, s.text)
-        ]
+        scored = score_sentences(self._scorer, question, passages)
         if not scored or scored[0].score < MIN_SCORE:
             return []
         floor = max(MIN_SCORE, scored[0].score * KEEP_RATIO)
