@@ -327,6 +327,16 @@ def nli_pairs(path: Path, source: str, limit: int | None, rng: random.Random) ->
         )
 
 
+def paragraphs_by_article(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each article's distinct paragraphs, in the order the question rows give them."""
+    paragraphs: dict[str, list[str]] = {}
+    for r in rows:
+        texts = paragraphs.setdefault(r["article"], [])
+        if r["context"] not in texts:
+            texts.append(r["context"])
+    return paragraphs
+
+
 def build(data: Path, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
     """(train, tune) pairs from the ``judge-data`` folder ``data``."""
     rng = random.Random(seed)
@@ -343,21 +353,11 @@ def build(data: Path, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
         out = tune if is_tune else train
         out.extend(answer_pairs(rows, rng))
         out.extend(near_miss_pairs(rows, rng))
-        paragraphs: dict[str, list[str]] = {}
-        for r in rows:
-            texts = paragraphs.setdefault(r["article"], [])
-            if r["context"] not in texts:
-                texts.append(r["context"])
-        out.extend(document_pairs(paragraphs, "squad-doc", rng))
+        out.extend(document_pairs(paragraphs_by_article(rows), "squad-doc", rng))
     # SQuAD 1.1-only articles: answerable questions lend positives; their sentences, claims.
     one = [r for r in squad1 if rng.random() < 0.3]
     train.extend(p for p in answer_pairs(one, rng) if p["label"] == 1)
-    paragraphs1: dict[str, list[str]] = {}
-    for r in squad1:
-        texts = paragraphs1.setdefault(r["article"], [])
-        if r["context"] not in texts:
-            texts.append(r["context"])
-    train.extend(document_pairs(paragraphs1, "squad1-doc", rng))
+    train.extend(document_pairs(paragraphs_by_article(squad1), "squad1-doc", rng))
     train.extend(nli_pairs(data / "med" / "med.jsonl", "med", None, rng))
     train.extend(nli_pairs(data / "factcg-doc" / "cg2c_doc.jsonl", "factcg", None, rng))
     for task in CURRICULUM:
