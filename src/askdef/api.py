@@ -68,11 +68,6 @@ class AskDef:
         self._scorer: Scorer | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AskDef:
-        """An ``AskDef`` configured entirely by ``settings``."""
-        return cls(settings=settings)
-
     @property
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use and shared by the whole process."""

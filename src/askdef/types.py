@@ -77,11 +77,6 @@ class IngestReport(_Frozen):
     )
     seconds: float = 0.0
 
-    @property
-    def changed(self) -> bool:
-        """Whether the run wrote a new index generation."""
-        return bool(self.added or self.updated or self.removed or self.repaired)
-
 
 class Citation(_Frozen):
     """A verified citation: marker ``[n]`` in the answer text, and the words that support it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from askdef.text import content_words, sentence_spans
@@ -47,11 +46,6 @@ def parse_claims(text: str) -> list[Claim]:
         if claim.strip(" ."):
             out.append((claim, _numbers_in(piece)))
     return [Claim(claim, tuple(markers)) for claim, markers in out]
-
-
-def claims_text(claims: Iterable[Claim]) -> str:
-    """The claims' sentences without their markers, as one text."""
-    return " ".join(c.text for c in claims)
 
 
 def _numbers_in(text: str) -> list[int]:

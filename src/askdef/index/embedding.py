@@ -26,7 +26,6 @@ class Embedder:
 
     name: str
     dimension: int
-    max_tokens: int
     tokenize: Callable[[str], list[str]]
     model: HuggingFaceEmbedding
     _cache: OrderedDict[tuple[str, str], list[float]] = field(
@@ -138,13 +137,12 @@ def load_embedder(
         from askdef.index.exported_encoder import use_exported  # imports torch: not at import
 
         use_exported(st, path, (cache_dir or default_cache_dir()) / "onnx", backend)
-    dimension, max_tokens = st.get_embedding_dimension(), st.max_seq_length
-    if dimension is None or max_tokens is None:
+    dimension = st.get_embedding_dimension()
+    if dimension is None:
         raise ModelError(f"{path} does not declare its embedding size; is it a sentence model?")
     return Embedder(
         name=name,
         dimension=dimension,
-        max_tokens=max_tokens,
         tokenize=st.tokenizer.tokenize,
         model=model,
     )
