@@ -46,14 +46,14 @@ class CitationEngineBot:
         from llama_index.core.query_engine import CitationQueryEngine
         from llama_index.llms.openai_like import OpenAILike
 
-        from askdef.index.retrieval import Generation
+        from askdef.index.retrieval import Snapshot
         from askdef.index.store import IndexDir
 
         self.settings = bot.settings
         self.embedder = bot.embedder
         self._bot = bot
         index_dir = IndexDir(bot.settings.index_dir)
-        generation = Generation.open(index_dir, index_dir.require_current())
+        snapshot = Snapshot.open(index_dir, index_dir.require_current())
         llm = OpenAILike(
             model="local",
             api_base=base_url,
@@ -64,9 +64,7 @@ class CitationEngineBot:
             temperature=0.0,
             timeout=bot.settings.llm_timeout,
         )
-        index = VectorStoreIndex.from_vector_store(
-            generation.vectors, embed_model=bot.embedder.model
-        )
+        index = VectorStoreIndex.from_vector_store(snapshot.vectors, embed_model=bot.embedder.model)
         k = bot.settings.context_passages
         self._retriever = index.as_retriever(similarity_top_k=k)
         self._engine = CitationQueryEngine.from_args(index, llm=llm, similarity_top_k=k)

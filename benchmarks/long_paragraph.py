@@ -66,8 +66,8 @@ def timed(corpus: Path, index: Path, questions: list[str]) -> dict[str, float]:
         "search_max_ms": 1000 * max(search),
         "ask_p50_ms": 1000 * statistics.median(ask),
         "ask_max_ms": 1000 * max(ask),
-        "paragraphs": sum(len(d["paragraphs"]) for d in bot._live_generation().docs.values()),
-        "generation": generation_name(bot._live_generation().key),
+        "paragraphs": sum(len(d["paragraphs"]) for d in bot._live_snapshot().docs.values()),
+        "generation": generation_name(bot._live_snapshot().key),
     }
 
 

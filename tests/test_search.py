@@ -93,13 +93,13 @@ def test_search_reads_the_sentence_vectors_stored_at_indexing(
         indexed.embedder.forget()
         passages = indexed.search(question, k=5)  # the rerank scores every sentence of the pool
         # and so does the answer's check, each sentence from the vectors stored at indexing
-        scored = score_sentences(indexed._scorer_of(indexed._live_generation()), question, passages)
+        scored = score_sentences(indexed._scorer_of(indexed._live_snapshot()), question, passages)
         with pytest.raises(RuntimeError, match="embedded at query time"):
             indexed.embedder.embed_sentences(["A sentence nobody indexed."])  # it is live
     assert passages and scored
     best = passages[scored[0].passage]
     texts = sentence_texts(best.section, best.text)[:3]  # as indexing embeds them
-    stored = indexed._live_generation().sentence_vectors(texts)
+    stored = indexed._live_snapshot().sentence_vectors(texts)
     fresh = model.get_text_embedding_batch(texts)
     # the same vectors, up to the noise of batching texts of other lengths together: 1e-7 in
     # float32 (torch, onnx), 1e-3 where openvino runs bfloat16; askdef holds every runtime to

@@ -20,7 +20,7 @@ from askdef.errors import (
 )
 from askdef.index.backend import Manifest
 from askdef.index.embedding import Embedder, load_embedder
-from askdef.index.retrieval import Generation
+from askdef.index.retrieval import Snapshot
 from askdef.index.store import open_backend
 from askdef.ingest.pipeline import ProgressFactory, ingest
 from askdef.settings import Settings
@@ -61,7 +61,7 @@ class AskDef:
             update["index_dir"] = Path(index_dir)
         self.settings: Settings = base.model_copy(update=update)
         self._index = open_backend(self.settings)
-        self._generation: Generation | None = None
+        self._snapshot: Snapshot | None = None
         self._generator = generator
         if judge is not None:
             self.judge = judge
@@ -97,22 +97,22 @@ class AskDef:
     def _search(self, query: str, k: int) -> list[Passage]:
         """``search`` without the checks of what a user typed: ``stream`` searches with the
         condensed query it wrote itself (bounded by ``stream_answer``)."""
-        generation = self._live_generation()
+        snapshot = self._live_snapshot()
         pool = self.settings.rerank_pool
-        found = generation.search(
+        found = snapshot.search(
             query,
             self.embedder,
             k=max(k, pool),
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
         )
-        return rerank(self._scorer_of(generation), query, found)[:k] if pool else found[:k]
+        return rerank(self._scorer_of(snapshot), query, found)[:k] if pool else found[:k]
 
     @property
     def generator(self) -> Generator:
         """The answer generator the settings choose (created, and its model loaded, once)."""
         if self._generator is None:
-            scorer = self._scorer_of(self._live_generation())
+            scorer = self._scorer_of(self._live_snapshot())
             self._generator = make_generator(self.settings, scorer)
         return self._generator
 
@@ -144,8 +144,8 @@ class AskDef:
         from askdef.answer.relevance import missed_sentence
 
         generator = self.generator
-        generation = self._live_generation()
-        scorer = self._scorer_of(generation)
+        snapshot = self._live_snapshot()
+        scorer = self._scorer_of(snapshot)
         fallback = (
             ExtractiveGenerator(scorer, passages=self.settings.context_passages)
             if self.settings.fallback and generator.name != "extractive"
@@ -158,7 +158,7 @@ class AskDef:
             max_query_chars=self.settings.max_question_chars,
             generator=generator,
             fallback=fallback,
-            vocabulary=generation.vocabulary,
+            vocabulary=snapshot.vocabulary,
             judge=self.judge,
             threshold=self.settings.entailment_threshold,
             answer_threshold=self.settings.answer_threshold,
@@ -189,15 +189,15 @@ class AskDef:
         """Open the live index, checking that its parts agree (see ``askdef.index.check``);
         its manifest. Raises ``IndexCorruptError`` naming each damaged part (``askdef index``
         repairs it), ``IndexMissingError`` before the first ingest."""
-        return self._live_generation().manifest
+        return self._live_snapshot().manifest
 
     def paragraph(self, doc_id: str, n: int) -> Paragraph:
         """Paragraph ``n`` (from 1) of ``doc_id`` as indexed; ``KeyError`` if there is none."""
-        return self._live_generation().paragraph(doc_id, n)
+        return self._live_snapshot().paragraph(doc_id, n)
 
     def documents(self) -> list[str]:
         """The ids of the indexed documents, sorted."""
-        return sorted(self._live_generation().docs)
+        return sorted(self._live_snapshot().docs)
 
     def original(self, doc_id: str) -> bytes:
         """The bytes of indexed PDF ``doc_id``, as they were indexed; ``KeyError`` when it is
@@ -209,7 +209,7 @@ class AskDef:
         """
         from askdef.ingest.loading import PDF_SUFFIXES, sha256_of
 
-        files = self._live_generation().manifest.files
+        files = self._live_snapshot().manifest.files
         indexed = next((key for key in files if key == doc_id), None)
         if indexed is None or Path(indexed).suffix.lower() not in PDF_SUFFIXES:
             raise KeyError(f"{doc_id} is not an indexed PDF")
@@ -232,15 +232,15 @@ class AskDef:
             found = corpus_files(corpus)
         except CorpusNotFoundError:
             return []
-        indexed = self._live_generation().manifest.files
+        indexed = self._live_snapshot().manifest.files
         ids = [doc_id_of(path, corpus) for path in found.files]
         return sorted({i for i in ids if i not in indexed} | {s.doc_id for s in found.skipped})
 
     def document(self, doc_id: str) -> list[Paragraph]:
         """Every indexed paragraph of ``doc_id`` in order; ``KeyError`` if it is not indexed."""
-        generation = self._live_generation()
-        count = len(generation.docs[doc_id]["paragraphs"])
-        return [generation.paragraph(doc_id, n) for n in range(1, count + 1)]
+        snapshot = self._live_snapshot()
+        count = len(snapshot.docs[doc_id]["paragraphs"])
+        return [snapshot.paragraph(doc_id, n) for n in range(1, count + 1)]
 
     def _check_question(self, question: str) -> str:
         """The question stripped; ``InputError`` if it is empty, too long or holds an invalid
@@ -267,25 +267,25 @@ class AskDef:
             _check_text(message.get("content", ""), where, "send the conversation again")
         return list(history)
 
-    def _scorer_of(self, generation: Generation) -> Scorer:
+    def _scorer_of(self, snapshot: Snapshot) -> Scorer:
         """The one sentence scorer search and the generators share, with the live index's
         vocabulary and stored sentence vectors (re-pointed when a new generation goes live)."""
         if self._scorer is None:
             self._scorer = Scorer(self.embedder)
-        self._scorer.vocabulary = generation.vocabulary
-        self._scorer.stored = generation.sentence_vectors
+        self._scorer.vocabulary = snapshot.vocabulary
+        self._scorer.stored = snapshot.sentence_vectors
         return self._scorer
 
-    def _live_generation(self) -> Generation:
-        """The live index generation, reopened when a writer has published a new one."""
+    def _live_snapshot(self) -> Snapshot:
+        """A snapshot of the live index generation, reopened when a writer publishes a new one."""
         with self._index.guard():
             key = self._index.require_current()  # cheap: a file read, or one Chroma get
         with self._lock:
-            if self._generation is None or self._generation.key != key:
-                generation = Generation.open(self._index, key)
-                generation.manifest.check_matches(self.settings.index_shape())
-                self._generation = generation
-            return self._generation
+            if self._snapshot is None or self._snapshot.key != key:
+                snapshot = Snapshot.open(self._index, key)
+                snapshot.manifest.check_matches(self.settings.index_shape())
+                self._snapshot = snapshot
+            return self._snapshot
 
 
 def _check_text(text: str, where: str, retry: str) -> None:

@@ -28,8 +28,8 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[st
 
 
 @dataclass
-class Generation:
-    """A loaded, read-only index generation."""
+class Snapshot:
+    """One index generation, loaded and read-only."""
 
     key: Any  # the backend's name for it: compared with the live one to notice a new publish
     manifest: Manifest
@@ -42,8 +42,8 @@ class Generation:
     guard: Callable[[], AbstractContextManager[None]]
 
     @classmethod
-    def open(cls, index: Backend[Any], key: Any) -> Generation:
-        """Generation ``key``, its parts checked (``IndexCorruptError`` when one is damaged)."""
+    def open(cls, index: Backend[Any], key: Any) -> Snapshot:
+        """Generation ``key`` loaded, its parts checked (``IndexCorruptError`` if one is bad)."""
         parts = open_parts(index, key)
         return cls(
             key=key,
