@@ -46,7 +46,7 @@ class Turn:
     history: Messages
 
 
-def _plain(content: Any) -> str:
+def _joined_parts(content: Any) -> str:
     """Gradio 6 gives message content as a list of parts; older values are strings."""
     if isinstance(content, str):
         return content
@@ -62,7 +62,7 @@ def _plain(content: Any) -> str:
 def plain_messages(chat: Sequence[Any] | None) -> Messages:
     """The Chatbot's messages as plain ``{"role", "content"}`` dicts."""
     return [
-        {"role": str(m.get("role", "")), "content": _plain(m.get("content"))}
+        {"role": str(m.get("role", "")), "content": _joined_parts(m.get("content"))}
         for m in chat or []
         if isinstance(m, dict)
     ]
