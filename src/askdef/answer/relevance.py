@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from askdef.answer.question_type import fits_question_type
 from askdef.index.embedding import Embedder
+from askdef.index.vectors import sectioned
 from askdef.index.vocabulary import Vocabulary
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
@@ -81,7 +82,7 @@ def relevances(
     import numpy as np
 
     query = np.asarray(scorer.embedder.embed_query(question), dtype=np.float64)
-    texts = [f"{p.section or ''}\n{sentence}" for p, sentence in located]
+    texts = [sectioned(p.section, sentence) for p, sentence in located]
     cosines = np.asarray(scorer.sentence_vectors(texts), dtype=np.float64) @ query
     asked = content_words(question)
     if not asked:
@@ -91,7 +92,7 @@ def relevances(
     in_paragraph: dict[str, float] = {}  # each paragraph's words counted once
     scores = []
     for (p, sentence), cosine in zip(located, cosines, strict=True):
-        key = f"{p.section or ''} {p.text}"
+        key = sectioned(p.section, p.text)
         if key not in in_paragraph:
             in_paragraph[key] = sum(map(weight, asked & content_words(key)))
         in_sentence = sum(map(weight, asked & content_words(sentence)))

@@ -13,7 +13,12 @@ from askdef.index.backend import Backend, Manifest
 from askdef.index.check import open_parts
 from askdef.index.embedding import Embedder
 from askdef.index.sparse import bm25_search
-from askdef.index.vectors import dense_search, sentence_collection, stored_sentence_vectors
+from askdef.index.vectors import (
+    dense_search,
+    sectioned,
+    sentence_collection,
+    stored_sentence_vectors,
+)
 from askdef.index.vocabulary import Vocabulary
 from askdef.types import Paragraph, Passage
 
@@ -69,7 +74,7 @@ class Snapshot:
     def vocabulary(self) -> Vocabulary:
         """What the indexed paragraphs and their sections mention (built once, on first use)."""
         return Vocabulary.of(
-            f"{section or ''}\n{doc['text'][start:end]}"
+            sectioned(section, doc["text"][start:end])
             for doc in self.docs.values()
             for _, section, start, end in doc["paragraphs"]
         )

@@ -218,12 +218,19 @@ def delete_documents(store: ChromaVectorStore, doc_ids: list[str]) -> None:
         sentences.delete(where={"doc_id": doc_id})
 
 
+def sectioned(section: str | None, text: str) -> str:
+    """``text`` under its section's line: what a sentence vector is embedded from and stored
+    under (``sentence_key``), so every caller builds it here; another format would miss every
+    stored vector and embed each sentence again."""
+    return f"{section or ''}\n{text}"
+
+
 def sentence_texts(section: str | None, text: str) -> list[str]:
     """What is embedded for each sentence of a paragraph: its section line, then the sentence
     (``askdef.answer.relevance.score_sentences`` asks for exactly these)."""
     from askdef.text import sentence_spans
 
-    return [f"{section or ''}\n{text[a:b]}" for a, b in sentence_spans(text)]
+    return [sectioned(section, text[a:b]) for a, b in sentence_spans(text)]
 
 
 def sentence_collection(store: ChromaVectorStore, *, create: bool = False) -> Any:
