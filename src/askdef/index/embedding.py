@@ -132,7 +132,9 @@ def load_embedder(
         model = HuggingFaceEmbedding(model_name=str(path), device="cpu")
     except Exception as exc:  # any loader failure is reported as one clear message
         raise ModelError(f"Could not load embedding model from {path}: {exc}") from exc
-    st = model._model  # the SentenceTransformer underneath: its tokenizer sizes chunks
+    # the SentenceTransformer underneath (its tokenizer sizes chunks): private, as llama-index
+    # offers no accessor for it and no way to pass in one built here (its `model` is deprecated)
+    st = model._model
     if backend != "torch":
         from askdef.index.exported_encoder import use_exported  # imports torch: not at import
 

@@ -206,7 +206,8 @@ def dense_search(store: ChromaVectorStore, embedding: list[float], n: int) -> li
 def add_nodes(store: ChromaVectorStore, nodes: Sequence[TextNode]) -> None:
     """Write ``nodes`` in batches the Chroma client accepts (its ``max_batch_size``, ~5,400
     embedded): llama-index's own batches are larger, so a big corpus would fail in one call."""
-    batch = store.client._client.get_max_batch_size()  # the collection's client, embedded or HTTP
+    # max batch size is public only on a Chroma client, and a collection keeps its client private
+    batch = store.client._client.get_max_batch_size()
     for start in range(0, len(nodes), batch):
         store.add(list(nodes[start : start + batch]))
 
@@ -239,8 +240,8 @@ def sentence_collection(store: ChromaVectorStore, *, create: bool = False) -> An
     from chromadb.api.models.Collection import Collection
 
     chunks = store.client
-    # the collection's own client (embedded, or the server's): the public client that made it
-    # is not reachable from a ChromaVectorStore
+    # the collection's own client (embedded, or the server's), private: the public client that
+    # made it is not reachable from a ChromaVectorStore, nor from a chromadb Collection
     api, name = chunks._client, f"{chunks.name}-sentences"
     where = {"tenant": chunks.tenant, "database": chunks.database}
     if create:
@@ -259,7 +260,7 @@ def add_sentences(
     """Store ``texts``' vectors (keyed by the text's hash, so a sentence a document repeats is
     stored once) in batches the client accepts."""
     sentences = sentence_collection(store, create=True)
-    batch = sentences._client.get_max_batch_size()
+    batch = sentences._client.get_max_batch_size()  # private: as in add_nodes
     unique = dict(zip(map(sentence_key, texts), vectors, strict=True))
     keys = list(unique)
     for start in range(0, len(keys), batch):
