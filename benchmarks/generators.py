@@ -85,7 +85,7 @@ def _serve_llama_cpp(key: str) -> subprocess.Popen[str]:
     """llama.cpp's OpenAI-compatible server on the packaged model, in its own process."""
     code = (
         "import sys, time, xllamacpp\n"
-        "from askdef.answer.local_llm import packaged_model_path\n"
+        "from askdef.answer.packaged_weights import packaged_model_path\n"
         "p = xllamacpp.CommonParams(); p.model.path = str(packaged_model_path())\n"
         f"p.n_ctx = 4096; p.api_keys = [{key!r}]; p.ui = False\n"
         "s = xllamacpp.Server(p); print(s.listening_address, flush=True)\n"

@@ -44,13 +44,12 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ask
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``llm`` run the packaged 1.5B model: skipped, with the reason and the
     install command, where it is not installed."""
-    from askdef.answer import local_llm
+    from askdef.answer.local_llm import runtime_available
+    from askdef.answer.packaged_weights import install_hint
 
-    if local_llm.runtime_available():
+    if runtime_available():
         return
-    skip = pytest.mark.skip(
-        reason=f"the packaged local LLM is not installed: {local_llm.install_hint()}"
-    )
+    skip = pytest.mark.skip(reason=f"the packaged local LLM is not installed: {install_hint()}")
     for item in items:
         if "llm" in item.keywords:
             item.add_marker(skip)

