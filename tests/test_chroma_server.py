@@ -99,7 +99,7 @@ def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 
 @pytest.fixture(autouse=True)
 def _quick_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("askdef.index.chroma_server.CONFIRM_PAUSE", 0.2)
+    monkeypatch.setattr("askdef.index.chroma_lease.CONFIRM_PAUSE", 0.2)
 
 
 def _server_bot(corpus: Path, url: str, database: str) -> AskDef:

@@ -19,16 +19,7 @@ rebuilding from the texts Chroma already holds keeps one source of truth.
 Replicas read ``current`` on every search (one small get) and reopen when it changed, as the
 embedded mode re-reads ``CURRENT``.
 
-The writer lock is a lease, because Chroma has no compare-and-set: read ``lock``; refuse if
-another owner's lease has not expired; write ours; wait ``CONFIRM_PAUSE``; read it back and
-refuse unless it is still ours; renew it every ``LEASE / 3`` seconds in a thread; check it again
-right before publishing. Residual race: two writers whose writes land more than
-``CONFIRM_PAUSE`` apart *and* whose read-backs both precede the later write can both believe
-they hold it (e.g. one stalled for seconds between its read and its write), and a writer whose
-clock runs ``LEASE`` seconds fast can take over a live lease. Neither can corrupt the index: each
-generation is a fresh collection written by one process with deterministic chunk ids (so no
-duplicates), and publishing is one upsert, so the worst case is two complete generations
-where the last published wins and the other writer's work is wasted.
+The writer lock is a lease in ``lock`` (``askdef.index.chroma_lease``).
 """
 
 from __future__ import annotations
@@ -36,10 +27,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -48,12 +35,12 @@ from urllib.parse import urlsplit
 
 from askdef.errors import (
     IndexCorruptError,
-    IndexLockedError,
     IndexMissingError,
     StoreError,
     StoreUnavailableError,
 )
 from askdef.index.backend import REPAIR_HINT, Manifest
+from askdef.index.chroma_lease import LeaseLock, meta_vectors
 from askdef.index.vectors import copy_records
 
 if TYPE_CHECKING:
@@ -66,17 +53,10 @@ if TYPE_CHECKING:
 
 PREFIX = "askdef-"
 META = "askdef-meta"
-LEASE = 30.0  # seconds a writer's lock lives without renewal (a crashed writer's lock expires)
-CONFIRM_PAUSE = 0.5  # seconds between writing the lease and reading it back
 PART = 1_000_000  # characters per meta record: keeps each request small for proxies
 SENTENCES = (
     "-sentences"  # a generation's sentence vectors (askdef.index.vectors.sentence_collection)
 )
-
-
-def _dummy(n: int) -> Any:
-    """Vectors for ``n`` meta records: theirs carry no meaning, but Chroma needs one."""
-    return [[1.0]] * n
 
 
 @functools.cache
@@ -117,8 +97,7 @@ class ServerIndex:
             settings.chroma_tenant,
             settings.chroma_database,
         )
-        self._owner: str | None = None
-        self._lost = threading.Event()
+        self._lock = LeaseLock(self._meta, self.url, self._unavailable)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -171,13 +150,13 @@ class ServerIndex:
         meta.upsert(
             ids=ids,
             documents=parts,
-            embeddings=_dummy(len(parts)),
+            embeddings=meta_vectors(len(parts)),
             metadatas=[{"gen": gen, "part": i} for i in range(len(parts))],
         )
         meta.upsert(
             ids=[key],
             documents=[""],
-            embeddings=_dummy(1),
+            embeddings=meta_vectors(1),
             metadatas=[{"gen": gen, "parts": len(parts)}],
         )
 
@@ -278,8 +257,8 @@ class ServerIndex:
     def publish(self, gen: str, manifest: Manifest, docs: dict[str, Any]) -> None:
         self._put(f"docs:{gen}", gen, docs)
         self._put(f"manifest:{gen}", gen, manifest.__dict__)
-        self._check_lease()  # a writer that lost its lease must not publish over the new owner
-        self._meta().upsert(ids=["current"], documents=[gen], embeddings=_dummy(1))
+        self._lock.check()  # a writer that lost its lease must not publish over the new owner
+        self._meta().upsert(ids=["current"], documents=[gen], embeddings=meta_vectors(1))
 
     def discard(self, gen: str) -> None:
         with contextlib.suppress(Exception):  # best effort: the server may be what failed
@@ -302,78 +281,12 @@ class ServerIndex:
                 self._api().delete_collection(name)
         self._meta().delete(where={"gen": gen})
 
+    def writer_lock(self) -> AbstractContextManager[None]:
+        return self._lock.hold()
+
     def remove_stale(self, keep: set[str]) -> None:
         """Drop generations not in ``keep`` (crashed builds, superseded generations)."""
         for collection in self._api().list_collections():
             gen = collection.name.removeprefix(PREFIX).removesuffix(SENTENCES)
             if collection.name.startswith(PREFIX + "gen-") and gen not in keep:
                 self._drop(gen)
-
-    # -- writer lease -----------------------------------------------------------------------
-
-    def _lease(self) -> tuple[str, float] | None:
-        got = self._meta().get(ids=["lock"], include=["documents"])
-        if not got["ids"]:
-            return None
-        try:
-            raw = json.loads((got["documents"] or [""])[0])
-            return str(raw["owner"]), float(raw["expires"])
-        except (ValueError, KeyError, TypeError):
-            return None  # a damaged lease is no lease
-
-    def _write_lease(self, owner: str) -> None:
-        record = json.dumps({"owner": owner, "expires": time.time() + LEASE})
-        self._meta().upsert(ids=["lock"], documents=[record], embeddings=_dummy(1))
-
-    def _refuse(self, holder: str) -> IndexLockedError:
-        return IndexLockedError(
-            f"Another askdef process ({holder}) is writing the index on the Chroma server at "
-            f"{self.url}; wait for it to finish (only one writer at a time keeps the store "
-            f"consistent). A crashed writer's lock expires after {LEASE:.0f} s."
-        )
-
-    def _check_lease(self) -> None:
-        if self._owner is None:
-            return
-        lease = self._lease()
-        if self._lost.is_set() or lease is None or lease[0] != self._owner:
-            raise self._refuse(lease[0] if lease else "unknown")
-
-    @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        with self._unavailable():
-            lease = self._lease()
-            if lease and lease[0] != me and lease[1] > time.time():
-                raise self._refuse(lease[0])
-            self._write_lease(me)
-            time.sleep(CONFIRM_PAUSE)  # let a concurrent writer's lease land, then compare
-            lease = self._lease()
-            if lease is None or lease[0] != me:
-                raise self._refuse(lease[0] if lease else "unknown")
-        self._owner = me
-        self._lost.clear()
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(me, stop), daemon=True)
-        renewer.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            renewer.join()
-            self._owner = None
-            with contextlib.suppress(Exception):
-                lease = self._lease()
-                if lease and lease[0] == me:
-                    self._meta().delete(ids=["lock"])
-
-    def _renew(self, me: str, stop: threading.Event) -> None:
-        while not stop.wait(LEASE / 3):
-            try:
-                lease = self._lease()
-                if lease is None or lease[0] != me:
-                    self._lost.set()
-                    return
-                self._write_lease(me)
-            except Exception:  # the server is away: the main thread sees the same failure
-                continue
