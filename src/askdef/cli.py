@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     ev = sub.add_parser("eval", help="score answers against a JSONL question set")
-    ev.add_argument("questions", nargs="?", help="question set (JSONL, see README)")
+    ev.add_argument("questions", nargs="?", help="question set (JSONL, see docs/usage.md)")
     ev.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
     ev.add_argument("--out", default="eval-report", help="report folder (default: eval-report)")
     ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
