@@ -3,7 +3,6 @@ HR and expenses handbook: the unit kept, and none for a quantity of another subj
 
 from __future__ import annotations
 
-
 import pytest
 
 from askdef import AskDef, Settings
