@@ -596,6 +596,8 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
     assert "citation_precision" not in metrics and report.judge == "none"  # no judge ran
     assert metrics["latency_p95"] >= metrics["latency_p50"] > 0
     assert 0 < metrics["first_token_latency_p50"] <= metrics["latency_p95"]
+    # what is shown comes after the generator's first text: it waits for its check
+    assert all(r.first_token <= r.first_shown for r in report.rows if r.first_token)  # type: ignore[operator]
     assert report.rows[3].first_token is None  # refused before any generator ran
     fx = report.rows[0]
     assert fx.passed and fx.gold == [f"{ARTICLE} ¶10"] and f"{ARTICLE} ¶10" in fx.citations

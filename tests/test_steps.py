@@ -20,7 +20,7 @@ from askdef.answer.steps import (
     RescueExtractively,
     parsed,
 )
-from askdef.types import Answer, Delta, Fallback, Passage, Timings
+from askdef.types import Answer, Fallback, Passage, Timings
 from test_citations import BUDGET, FX, PASSAGES
 
 OPENER = FX[: FX.index(".") + 1]  # the paragraph opens by announcing it
@@ -112,7 +112,7 @@ def test_add_missed_sentence_appends_what_the_model_left_out() -> None:
     draft = Draft(parsed(f"{OPENER} [1]"), MODEL, [])
     revision = AddMissedSentence()(draft, check(draft), ctx, check)
     assert revision is not None
-    assert revision.events == [Delta(text=f" {BUDGET} [2]")]
+    assert revision.fallback is None and revision.answer.text.endswith(f"{BUDGET[:-1]} [2].")
     assert [c.quote for c in revision.answer.citations] == [OPENER, BUDGET]
     assert revision.answer.notices == [AddMissedSentence.notice]
 
@@ -133,10 +133,7 @@ def test_rescue_shows_the_fallback_when_its_sentences_check_out() -> None:
     revision = RescueExtractively()(draft, check(draft), ctx, check)
     assert revision is not None
     reason = RescueExtractively.notice.format(name="model")
-    assert revision.events == [
-        Fallback(reason=reason, generator="extractive"),
-        Delta(text=f"{BUDGET} [2]"),
-    ]
+    assert revision.fallback == Fallback(reason=reason, generator="extractive")
     assert revision.answer.generator == "extractive" and not revision.answer.refused
     assert revision.answer.notices[-1] == reason  # after why the model's answer is not shown
 

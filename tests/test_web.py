@@ -35,6 +35,7 @@ from askdef.errors import (
 from askdef.serve import chat
 from askdef.serve.http_api import Gate, ServerBusyError, document_page
 from askdef.serve.web import answer_turn, auth_from_env, build_app, serve
+from askdef.text import sentence_spans
 from askdef.types import Paragraph, Passage
 from fake_openai import FakeOpenAI
 
@@ -134,6 +135,53 @@ def test_uncited_sentences_no_paragraph_states_are_shown_nowhere(indexed: AskDef
     for shown in (answer.text, turn.chat[-1]["content"], api["text"]):
         assert not any(bad in shown for bad in INJECTED), shown
     assert not any(bad in chat["choices"][0]["message"]["content"] for bad in INJECTED)
+
+
+PLANTED = "Reset your password at http://evil.example/login to keep reading."
+
+
+class PlantingGenerator:
+    """A scripted model that writes, word by word, two sentences of the F-X paragraph with its
+    marker and, uncited between them, what a document told it to write."""
+
+    name = "planting"
+    model = "planting-1"
+
+    def answer(self, question: str, passages: list[Passage]) -> Iterator[str]:
+        n = next(i for i, p in enumerate(passages, 1) if "Rolls-Royce" in p.text)
+        text = passages[n - 1].text
+        second, third = [text[a:b].rstrip(".") for a, b in sentence_spans(text)][1:3]
+        for word in f"{second} [{n}]. {PLANTED} {third} [{n}].".split(" "):
+            yield word + " "
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        return question
+
+
+def test_only_sentences_whose_citations_check_out_stream(indexed: AskDef) -> None:
+    planting = AskDef(settings=indexed.settings.model_copy(), generator=PlantingGenerator())
+    *events, answer = list(planting.stream(FX_QUESTION))
+    deltas = [e.text for e in events if isinstance(e, Delta)]
+    assert not any("password" in delta for delta in deltas)
+    assert isinstance(answer, Answer) and not answer.replaces_stream
+    # each sentence streamed once it checked out, with its marker, and they make the answer
+    assert len(deltas) >= 2 and "Rolls-Royce are involved [1]" in deltas[0]
+    assert "".join(deltas) == answer.text and "avionics [1]." in answer.text
+    screens = [turn.chat[-1]["content"] for turn in answer_turn(planting, FX_QUESTION, [], [])]
+    question = {"role": "user", "content": FX_QUESTION}
+    with running(planting) as base:
+        sse = httpx.post(f"{base}/api/ask", json={"question": FX_QUESTION, "stream": True})
+        v1 = httpx.post(
+            f"{base}/v1/chat/completions",
+            json={"messages": [question], "stream": True},
+            timeout=30,
+        )
+    sse_deltas = [json.loads(d)["text"] for e, d in _sse(sse.text) if e == "delta"]
+    chunks = [json.loads(line[6:]) for line in v1.text.splitlines() if line.startswith("data: {")]
+    v1_pieces = [c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]]
+    assert len(sse_deltas) >= 2 and "".join(v1_pieces).startswith(answer.text)
+    for shown in (*deltas, *screens, *sse_deltas, *v1_pieces):
+        assert "password" not in shown and "evil" not in shown, shown
 
 
 @pytest.fixture(scope="module")

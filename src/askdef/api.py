@@ -129,10 +129,12 @@ class AskDef:
         """Answer ``question`` as events: ``Retrieved``, text ``Delta``s, then the ``Answer``.
 
         ``history`` is the conversation so far as ``{"role", "content"}`` messages; a follow-up
-        is condensed into a standalone search query. Deltas are the raw text as written; the
-        final ``Answer`` holds the verified text and citations that replace it. A ``Fallback``
-        event means the extractive generator answers instead: the LLM failed, or gave no
-        answer the documents back while one of their sentences fits the question.
+        is condensed into a standalone search query. Deltas are the answer's sentences, each
+        once its citations check out (a removed one never streams), and add up to the final
+        ``Answer``'s text unless ``Answer.replaces_stream`` (refused after they streamed). A
+        ``Fallback`` event voids the text so far: the extractive generator answers instead
+        (the LLM failed, or gave no answer the documents back while one of their sentences
+        fits the question).
 
         Before any model runs, raises ``InputError`` for an empty or too long question, or an
         invalid character in it or in a history message. Only the question has a length limit:

@@ -110,6 +110,11 @@ class Timings(_Frozen):
     first_token: float | None = Field(
         default=None, description="From the question to the first generated text."
     )
+    first_shown: float | None = Field(
+        default=None,
+        description="From the question to the first text streamed (a Delta): the first "
+        "sentence whose citations checked out, or the refusal; None when nothing streamed.",
+    )
     total: float = 0.0
     judge: float = Field(
         default=0.0,
@@ -146,6 +151,12 @@ class Answer(_Frozen):
         description="The judge's probability that the verified quotes answer the question "
         "(refused below Settings.answer_threshold); None when nothing was judged.",
     )
+    replaces_stream: bool = Field(
+        default=False,
+        description="True when the text streamed in Delta events (since the last Fallback) "
+        "is not the start of this answer's text: it was refused after its first sentences "
+        "were shown. Show this answer instead of what streamed.",
+    )
     timings: Timings = Field(default_factory=Timings)
 
 
@@ -157,7 +168,10 @@ class Retrieved(_Frozen):
 
 
 class Delta(_Frozen):
-    """Stream event: more raw generated text (unverified; the final Answer replaces it)."""
+    """Stream event: more of the answer's text, one or more sentences whose citations checked
+    out, with their markers as the final Answer shows them; a removed sentence never streams.
+    The Deltas since the last Fallback add up to the Answer's text, unless
+    ``Answer.replaces_stream``."""
 
     text: str
 

@@ -18,6 +18,7 @@ from askdef.answer.generation import Generator
 from askdef.answer.prompts import REFUSAL
 from askdef.answer.question_type import short_answer
 from askdef.answer.relevance import unmentioned
+from askdef.answer.shown import Shown
 from askdef.answer.steps import (
     AddMissedSentence,
     Check,
@@ -57,6 +58,10 @@ def stream_answer(
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
 
+    Deltas carry only sentences whose citations checked out, as they complete
+    (``askdef.answer.shown``), and add up to the ``Answer``'s text (since the last
+    ``Fallback``) unless it was refused after they streamed (``Answer.replaces_stream``).
+
     A question naming what ``vocabulary`` (the corpus's) lacks is refused without a generator.
     Sentences are shown only where a retrieved paragraph entails them (``askdef.answer.
     citations``: verbatim copies, or ``judge`` scoring at least ``threshold``), and an answer
@@ -82,30 +87,7 @@ def stream_answer(
     yield Retrieved(query=query, passages=passages)
     retrieval = time.perf_counter() - started
 
-    used, parts, first_token = generator, [], None
     missing = unmentioned(query, vocabulary)
-    if missing:  # no generator can answer it from these passages: do not wait for one
-        notices.append(f"The documents never mention {', '.join(missing)}.")
-        parts = [REFUSAL]
-        yield Delta(text=REFUSAL)
-    else:
-        try:
-            for delta in generator.answer(query, passages):
-                first_token = first_token or time.perf_counter() - started
-                parts.append(delta)
-                yield Delta(text=delta)
-        except GenerationError as exc:
-            if fallback is None:
-                raise
-            reason = plain(
-                f"The {generator.name} generator failed ({exc}); this answer is extractive."
-            )
-            notices.append(reason)
-            yield Fallback(reason=reason, generator=fallback.name)
-            used, parts = fallback, list(fallback.answer(query, passages))
-            first_token = time.perf_counter() - started
-            yield Delta(text="".join(parts))
-
     ctx = Context(
         question=question,
         query=query,
@@ -121,21 +103,70 @@ def stream_answer(
         missed=missed,
         unmentioned=bool(missing),
     )
+    used, parts, first_token = generator, [], None
+    first_shown: float | None = None
+    shown = Shown(ctx)
+
+    def show(text: str) -> Iterator[Delta]:
+        """``text`` streamed, when there is any: verified text only (``askdef.answer.shown``)."""
+        nonlocal first_shown
+        if text:
+            first_shown = first_shown or time.perf_counter() - started
+            yield Delta(text=text)
+
+    if missing:  # no generator can answer it from these passages: do not wait for one
+        notices.append(f"The documents never mention {', '.join(missing)}.")
+        parts = [REFUSAL]
+    else:
+        try:
+            for delta in generator.answer(query, passages):
+                first_token = first_token or time.perf_counter() - started
+                parts.append(delta)
+                yield from show(shown.feed(delta))
+        except GenerationError as exc:
+            if fallback is None:
+                raise
+            reason = plain(
+                f"The {generator.name} generator failed ({exc}); this answer is extractive."
+            )
+            notices.append(reason)
+            yield Fallback(reason=reason, generator=fallback.name)
+            used, parts, shown = fallback, list(fallback.answer(query, passages)), Shown(ctx)
+            first_token = time.perf_counter() - started
+            for part in parts:
+                yield from show(shown.feed(part))
+        yield from show(shown.end())
 
     def timings() -> Timings:
         total = time.perf_counter() - started
         judged = ctx.entail.seconds
-        return Timings(retrieval=retrieval, first_token=first_token, total=total, judge=judged)
+        return Timings(
+            retrieval=retrieval,
+            first_token=first_token,
+            first_shown=first_shown,
+            total=total,
+            judge=judged,
+        )
 
     check = functools.partial(checked_answer, ctx=ctx, timings=timings)
     draft = Draft(parsed("".join(parts)), used, notices)  # parsed once: revisions append
     answer = check(draft)
+    if not answer.refused:  # judged answering: what is not streamed yet streams now
+        yield from show(shown.extend(answer.text))
     for step in STEPS:
         revision = step(draft, answer, ctx, check)
-        if revision is not None:
-            draft, answer = revision.draft, revision.answer
-            yield from revision.events
-    yield answer
+        if revision is None:
+            continue
+        draft, answer = revision.draft, revision.answer
+        if revision.fallback is not None:  # what streamed is void
+            shown = Shown(ctx)
+            yield revision.fallback
+        if not answer.refused:
+            yield from show(shown.extend(answer.text))
+    if shown.text and not answer.text.startswith(shown.text):  # refused after it streamed
+        answer = answer.model_copy(update={"replaces_stream": True})
+    yield from show(shown.extend(answer.text))  # a refusal, when nothing streamed before it
+    yield answer.model_copy(update={"timings": timings()})
 
 
 def checked_answer(draft: Draft, *, ctx: Context, timings: Callable[[], Timings]) -> Answer:

@@ -17,7 +17,11 @@ Kind = Literal["time", "number"]
 
 _WANTS_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|decade|century|date|time)\b", re.I)
 _WANTS_NUMBER = re.compile(
-    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number|proportion))\b", re.I
+    r"^\s*(how (many|much|long|far|old)|what (percentage|share|number|proportion)"
+    # "What is the hotel limit per night?": an amount by its name
+    r"|what (is|are|was|were) the( \S+){0,3} (limit|maximum|minimum|cap|amount|cost|price"
+    r"|rate|fee|allowance|budget|salary|wage|total)s?)\b",
+    re.I,
 )
 # Month names are matched capitalised only: lower-case "may" is a verb.
 _MONTH = (
@@ -39,12 +43,13 @@ _WANTS_MEASURE = re.compile(r"^\s*how (long|far)\b", re.I)  # a length or a time
 _WITH_UNIT = re.compile(rf"\b{UNIT}$", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
+_CURRENCY = r"(?:euros?|dollars?|pounds?|yen|yuan|francs?|kronor|krona|rupees?|cents?)"
 # An amount as people write it, with its unit when one follows: "$5 billion", "2%",
 # "12 weeks", "six months" (a number word only before a unit: see askdef.text.NUMBER_WORD).
 _NUMBER = re.compile(
     r"(?:[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
     rf"(?: (?:hundred|thousand|million|billion|trillion)\b)?|\b{NUMBER_WORD}(?= {UNIT}\b))"
-    rf"(?: {UNIT}\b)?",
+    rf"(?: (?:{UNIT}|{_CURRENCY})\b)?",
     re.I,
 )
 
@@ -79,7 +84,10 @@ def _names(text: str, words: str) -> bool:
 def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | None:
     """The time or number ``question`` asks for, as written in the first of ``quotes`` (the
     verified quotes of ``answer``, in answer order) that holds one the question does not name
-    (for "how many/much", a bare year is not one).
+    (for "how many/much", a bare year is not one), with its unit or currency, unless another
+    quote holds every question word it holds and more (``_subject``): that one is about the
+    subject asked, this one about its neighbour (twenty-five days for full-time staff, when the
+    question and the next quote are about part-time staff).
     Of several in that quote, the one ``answer`` also states, else the one whose clause holds
     the most of the question's words ("deals signed in March, investments up to 2025"). None
     when the question asks for neither, or which one is meant stays a guess."""
@@ -88,7 +96,10 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
         return None
     (kind,) = kinds
     said = normalize(answer)
-    for quote in quotes:
+    held = [_subject(kind, question, quote) for quote in quotes]
+    for i, quote in enumerate(quotes):
+        if any(words > held[i] for words in held):  # another quote says it of a closer subject
+            continue  # (full-time staff's days, when the next quote is about part-time staff)
         found = [m for m in _matches(kind, quote) if _can_answer(kind, question, m.group(0))]
         if not found:
             continue
@@ -97,6 +108,13 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
             found = _best_placed(question, quote, found)
         return found[0].group(0) if len(_distinct(found)) == 1 else None
     return None
+
+
+def _subject(kind: Kind, question: str, quote: str) -> set[str]:
+    """The question's words ``quote`` holds, apart from those of the times or numbers in it
+    ("days" of "twenty-five days"): what it says the quantity is of."""
+    amounts = " ".join(m.group(0) for m in _matches(kind, quote))
+    return (content_words(question) & content_words(quote)) - content_words(amounts)
 
 
 def _can_answer(kind: Kind, question: str, written: str) -> bool:

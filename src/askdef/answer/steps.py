@@ -20,7 +20,7 @@ from askdef.answer.generation import Generator
 from askdef.answer.lead_in import continuations
 from askdef.safe_output import plain
 from askdef.text import normalize
-from askdef.types import Answer, Citation, Delta, Fallback, Passage, StreamEvent
+from askdef.types import Answer, Citation, Fallback, Passage
 
 _REFUSING = re.compile(
     r"\b(do(es)? not|don't|doesn't|cannot|can't|could not|unable to)\b.{0,40}\b"
@@ -65,11 +65,12 @@ class Checked:
 
 @dataclass(frozen=True)
 class Revision:
-    """A revised draft, the answer it checks out to, and what the user is streamed."""
+    """A revised draft and the answer it checks out to; ``fallback`` when it replaces the
+    draft (what streamed is void), None when it adds to it. The pipeline streams its text."""
 
     draft: Draft
     answer: Answer
-    events: list[StreamEvent]
+    fallback: Fallback | None = None
 
 
 class Check(Protocol):
@@ -129,7 +130,7 @@ class JudgeAnswered:
             return checked
         answerability = ctx.entail.answerability(ctx.query, [c.quote for c in cited])
         judge = ctx.entail.judge
-        if answerability is None or judge is None or answerability >= ctx.answer_threshold:
+        if answers(answerability, ctx) or judge is None:
             return replace(checked, answerability=answerability)
         closest = cited[0]  # what the answer led with
         quote = plain(" ".join(closest.quote.split()))
@@ -137,6 +138,11 @@ class JudgeAnswered:
         return replace(
             checked, refused=True, answerability=answerability, notices=[*checked.notices, notice]
         )
+
+
+def answers(answerability: float | None, ctx: Context) -> bool:
+    """Whether quotes judged ``answerability`` pass ``JudgeAnswered`` (unjudged ones do)."""
+    return answerability is None or answerability >= ctx.answer_threshold
 
 
 class AddMissedSentence:
@@ -178,9 +184,7 @@ class RescueExtractively:
         rescue = check(rescued)
         if rescue.refused:
             return None
-        return Revision(
-            rescued, rescue, [Fallback(reason=reason, generator=fallback.name), Delta(text=text)]
-        )
+        return Revision(rescued, rescue, Fallback(reason=reason, generator=fallback.name))
 
 
 class ContinueLeadIn:
@@ -202,7 +206,7 @@ def _appended(draft: Draft, text: str, notice: str, check: Callable[[Draft], Ans
     revised = replace(
         draft, claims=[*draft.claims, *parsed(text)], notices=[*draft.notices, notice]
     )
-    return Revision(revised, check(revised), [Delta(text=f" {text}")])
+    return Revision(revised, check(revised))
 
 
 def parsed(text: str) -> list[Claim]:

@@ -32,6 +32,9 @@ question applies to is left out):
 - ``latency_p50`` / ``latency_p95``: seconds per ``bot.ask`` call; ``first_token_latency_p50`` /
   ``first_token_latency_p95``: seconds from the question to the generator's first text
   (``Timings.first_token``; a question refused before any generator runs has none);
+  ``first_shown_latency_p50`` / ``first_shown_latency_p95``: seconds from the question to the
+  first text streamed, a sentence whose citations checked out or the refusal
+  (``Timings.first_shown``);
   ``search_latency_p50``:
   seconds per ``bot.search`` call (models are loaded before the clock starts; vectors the
   embedder remembers are forgotten before each call).
@@ -131,6 +134,10 @@ class EvalRow(BaseModel):
     latency: float = Field(default=0.0, description="Seconds for bot.ask.")
     first_token: float | None = Field(
         default=None, description="Seconds to the generator's first text (Timings.first_token)."
+    )
+    first_shown: float | None = Field(
+        default=None,
+        description="Seconds to the first verified text streamed (Timings.first_shown).",
     )
     search_latency: float = Field(default=0.0, description="Seconds for bot.search.")
     checks: dict[str, bool] = Field(default_factory=dict)
@@ -245,6 +252,7 @@ def score_row(
         answerability=answer.answerability,
         latency=latency,
         first_token=answer.timings.first_token,
+        first_shown=answer.timings.first_shown,
         search_latency=search_latency,
     )
     row.checks = row_checks(row)
@@ -264,6 +272,7 @@ def aggregate(rows: Sequence[EvalRow], *, k: int) -> dict[str, float]:
     checked = sum(r.citations_checked for r in ok)
     latencies = [r.latency for r in ok]
     first_tokens = [r.first_token for r in ok if r.first_token is not None]
+    first_shown = [r.first_shown for r in ok if r.first_shown is not None]
     values: dict[str, float | None] = {
         "answer_coverage": _mean(r.coverage for r in answerable),
         "exact_match": _mean(r.exact_match for r in answerable),
@@ -280,6 +289,8 @@ def aggregate(rows: Sequence[EvalRow], *, k: int) -> dict[str, float]:
         "latency_p95": percentile(latencies, 95) if latencies else None,
         "first_token_latency_p50": percentile(first_tokens, 50) if first_tokens else None,
         "first_token_latency_p95": percentile(first_tokens, 95) if first_tokens else None,
+        "first_shown_latency_p50": percentile(first_shown, 50) if first_shown else None,
+        "first_shown_latency_p95": percentile(first_shown, 95) if first_shown else None,
         "search_latency_p50": percentile([r.search_latency for r in ok], 50) if ok else None,
         "errors": float(len(rows) - len(ok)),
     }

@@ -28,6 +28,8 @@ LOWER_IS_BETTER = frozenset(
         "latency_p95",
         "first_token_latency_p50",
         "first_token_latency_p95",
+        "first_shown_latency_p50",
+        "first_shown_latency_p95",
         "search_latency_p50",
         "errors",
     }

@@ -254,10 +254,12 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
         """Answer a question, with ``history`` (role/content messages) for a follow-up.
 
         With ``"stream": true`` the reply is server-sent events: ``retrieved`` (the passages,
-        as soon as search is done), ``delta`` (the model's unverified text as written, escaped
-        so that Markdown builds no HTML, image or link from it), ``fallback`` (the LLM failed;
-        text so far is void), then ``answer`` (the verified Answer, plain text); ``error``
-        instead on failure. Comment lines keep the connection alive while a slow model reads.
+        as soon as search is done), ``delta`` (each sentence once its citations check out,
+        with its markers, escaped so that Markdown builds no HTML, image or link from it),
+        ``fallback`` (another generator answers; text so far is void), then ``answer`` (the
+        verified Answer, plain text: its text starts with the deltas', unless
+        ``replaces_stream``); ``error`` instead on failure. Comment lines keep the connection
+        alive while a slow model reads.
         """
         events = await answering(request.question, [m.model_dump() for m in request.history])
         if not request.stream:
@@ -319,8 +321,9 @@ def create_api(bot: AskDef, *, gate: Gate, generator: tuple[str, str] = ("", "")
     async def chat_completions(request: ChatRequest) -> Any:
         """OpenAI-compatible chat: the answer ends with a Sources list; ``citations`` extra.
 
-        Streaming sends the verified answer once it is ready (keep-alive comments until
-        then): an OpenAI client cannot take back streamed text. ``/api/ask`` streams raw text.
+        Streaming sends each sentence once its citations check out, the rest and the Sources
+        at the end (keep-alive comments meanwhile); an OpenAI client cannot take back
+        streamed text, so text that turns out void is followed by a line that withdraws it.
         """
         events = await answering(*question_and_history(request.messages))
         reply = Completion(request.model)

@@ -19,9 +19,10 @@ from askdef.errors import AskdefError, EmptyQuestionError
 from askdef.safe_output import plain
 from askdef.serve.render import by_marker
 from askdef.serve.streaming import KEEPALIVE_COMMENT, sse
-from askdef.types import Answer, StreamEvent
+from askdef.types import Answer, Delta, Fallback, StreamEvent
 
 SOURCES = "\n\nSources:\n"
+WITHDRAWN = "\n\n(The text above is withdrawn; the checked answer follows.)\n\n"
 MODELS = {
     "object": "list",
     "data": [{"id": "askdef", "object": "model", "created": 0, "owned_by": "askdef"}],
@@ -112,14 +113,26 @@ class Completion:
         return {**self._head("chat.completion.chunk"), "choices": [choice]}
 
     async def chunks(self, events: AsyncIterator[StreamEvent | None]) -> AsyncIterator[bytes]:
-        """The streaming reply: the verified answer in pieces once it is ready, then [DONE]."""
+        """The streaming reply: each sentence once its citations check out (``Delta``), the
+        rest of the answer and its Sources at the end, then [DONE]. A client cannot take
+        back streamed text: when what streamed is void (a ``Fallback``, or an answer refused
+        after its first sentences showed), a ``WITHDRAWN`` line says so before what follows."""
         yield sse(None, self._chunk({"role": "assistant", "content": ""}))
+        streamed = ""  # the answer's text streamed since the last withdrawal
         try:
             async for event in events:
                 if event is None:
                     yield KEEPALIVE_COMMENT
+                elif isinstance(event, Delta):
+                    streamed += event.text
+                    yield sse(None, self._chunk({"content": event.text}))
+                elif isinstance(event, Fallback) and streamed:
+                    streamed = ""
+                    yield sse(None, self._chunk({"content": WITHDRAWN}))
                 elif isinstance(event, Answer):
-                    for piece in _pieces(with_sources(event)):
+                    whole = with_sources(event)  # starts with what streamed, unless replacing it
+                    rest = WITHDRAWN + whole if event.replaces_stream else whole[len(streamed) :]
+                    for piece in _pieces(rest):
                         yield sse(None, self._chunk({"content": piece}))
                     yield sse(None, {**self._chunk({}, "stop"), **self._extra(event)})
         except AskdefError as exc:
