@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,8 +152,11 @@ def test_loading_a_file_that_is_not_a_model_names_it(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def chat() -> Iterator[LocalChat]:
-    yield LocalChat(packaged_model_path(), n_ctx=2048)  # its tests are marked llm: see conftest
+def chat() -> LocalChat:
+    """The model the answer path uses: one loaded copy per process (its tests are marked llm)."""
+    from askdef.answer.generation import local_chat
+
+    return local_chat(Settings())
 
 
 @pytest.mark.llm

@@ -163,7 +163,7 @@ def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     if choice == "openai":
         return ChatGenerator("openai", _openai_chat(settings), settings, scorer)
     if choice == "local":
-        return ChatGenerator("local", _local_chat(settings), settings, scorer)
+        return ChatGenerator("local", local_chat(settings), settings, scorer)
     return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
@@ -208,7 +208,7 @@ def llm_judge(settings: Settings, choice: str, *, ask: Ask | None = None) -> Jud
     if choice == "openai":
         return ChatJudge("openai", lambda: _openai_chat(settings), **asked)
     if choice == "local":
-        return ChatJudge("local", lambda: _local_chat(settings), **asked)
+        return ChatJudge("local", lambda: local_chat(settings), **asked)
     return None
 
 
@@ -232,7 +232,9 @@ def _openai_chat(settings: Settings) -> OpenAIChat:
     )
 
 
-def _local_chat(settings: Settings) -> LocalChat:
+def local_chat(settings: Settings) -> LocalChat:
+    """The local model ``settings`` name (the packaged one by default), loaded once per
+    process and file."""
     from askdef.answer.packaged_weights import packaged_model_path
 
     if not settings.local_model:
