@@ -17,7 +17,7 @@ from askdef.answer.entailment import Judge
 from askdef.answer.generation import Generator
 from askdef.answer.prompts import REFUSAL
 from askdef.answer.question_type import short_answer
-from askdef.answer.relevance import unmentioned
+from askdef.answer.relevance import FollowUp, unmentioned
 from askdef.answer.steps import (
     AddMissedSentence,
     Check,
@@ -33,6 +33,7 @@ from askdef.answer.steps import (
     parsed,
 )
 from askdef.errors import GenerationError
+from askdef.index.retrieval import fuse_passages
 from askdef.index.vocabulary import Vocabulary
 from askdef.safe_output import plain
 from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
@@ -71,15 +72,18 @@ def stream_answer(
     query = question
     if history:
         try:
-            query = generator.condense(question, history)
+            condensed = generator.condense(question, history)
         except GenerationError as exc:
             if fallback is None:
                 raise
-            query = fallback.condense(question, history)
+            condensed = fallback.condense(question, history)
             notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
-        query = _tail(query, max_query_chars)
-    passages = search(query)
-    yield Retrieved(query=query, passages=passages)
+        query = FollowUp(_tail(condensed, max_query_chars), asked=question)
+        # the words typed find what a rewrite drops; the rewrite, what they only point at
+        passages = fuse_passages([search(query), search(question)])
+    else:
+        passages = search(query)
+    yield Retrieved(query=str(query), passages=passages)
     retrieval = time.perf_counter() - started
 
     used, parts, first_token = generator, [], None
@@ -157,7 +161,7 @@ def checked_answer(draft: Draft, *, ctx: Context, timings: Callable[[], Timings]
         refused=checked.refused,
         generator=draft.generator.name,
         model=draft.generator.model,
-        query=ctx.query,
+        query=str(ctx.query),
         dropped_citations=verified.dropped,
         notices=checked.notices,
         answerability=checked.answerability,
