@@ -33,7 +33,6 @@ from askdef.answer.steps import (
     parsed,
 )
 from askdef.errors import GenerationError
-from askdef.index.retrieval import fuse_passages
 from askdef.index.vocabulary import Vocabulary
 from askdef.safe_output import plain
 from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
@@ -79,10 +78,7 @@ def stream_answer(
             condensed = fallback.condense(question, history)
             notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
         query = FollowUp(_tail(condensed, max_query_chars), asked=question)
-        # the words typed find what a rewrite drops; the rewrite, what they only point at
-        passages = fuse_passages([search(query), search(question)])
-    else:
-        passages = search(query)
+    passages = search(query)
     yield Retrieved(query=str(query), passages=passages)
     retrieval = time.perf_counter() - started
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from askdef.index.backend import Backend, Manifest
 from askdef.index.check import open_parts
@@ -17,30 +17,14 @@ from askdef.index.vectors import dense_search, sentence_collection, stored_sente
 from askdef.index.vocabulary import Vocabulary
 from askdef.types import Paragraph, Passage
 
-K = TypeVar("K", bound=Hashable)
 
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[K]], k: int) -> dict[K, float]:
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
     """Sum of ``1 / (k + rank)`` over the rankings each id appears in (rank from 1)."""
-    scores: dict[K, float] = {}
+    scores: dict[str, float] = {}
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return scores
-
-
-def fuse_passages(rankings: Sequence[Sequence[Passage]], k: int = 60) -> list[Passage]:
-    """Passages found by several searches, by reciprocal rank fusion of their paragraphs
-    (``k`` as in ``reciprocal_rank_fusion``), as many as the longest ranking; a paragraph
-    keeps the first ranking's copy, and ties keep the first ranking's order."""
-    keys = [[(p.doc_id, p.paragraph) for p in ranking] for ranking in rankings]
-    fused = reciprocal_rank_fusion(keys, k)
-    first: dict[tuple[str, int], Passage] = {}
-    for ranking in rankings:
-        for passage in ranking:
-            first.setdefault((passage.doc_id, passage.paragraph), passage)
-    best = sorted(first, key=lambda key: -fused[key])  # stable: ties in first-seen order
-    return [first[key] for key in best[: max(map(len, rankings), default=0)]]
 
 
 @dataclass
