@@ -18,6 +18,7 @@ os.environ["ASKDEF_JUDGE"] = "trained"
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"
+HANDBOOK = PROJECT / "eval" / "corpora" / "handbook"  # a made-up HR handbook, for conversations
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,20 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ask
     """The bundled corpus, indexed once for the read-only tests."""
     root = tmp_path_factory.mktemp("indexed")
     bot = AskDef(corpus_dir=shutil.copytree(CORPUS, root / "corpus"), index_dir=root / "index")
+    bot.ingest()
+    return bot
+
+
+@pytest.fixture(scope="session")
+def handbook(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> AskDef:
+    """The made-up HR handbook of ``eval/conversations.jsonl`` (read where it is, so that the
+    conversation set's corpus is this one), indexed once, answered by the extractive
+    generator."""
+    root = tmp_path_factory.mktemp("handbook")
+    corpus = HANDBOOK
+    bot = AskDef(
+        settings=Settings(corpus_dir=corpus, index_dir=root / "index", generator="extractive")
+    )
     bot.ingest()
     return bot
 

@@ -188,3 +188,18 @@ def test_addresses_in_an_answer_are_text_not_links(
         hrefs = page.locator("#askdef-chat a").evaluate_all("links => links.map(a => a.href)")
         assert hrefs and all("/documents/aurora.md" in h for h in hrefs), hrefs  # askdef's own
         page.close()
+
+
+def test_two_turn_conversation_in_the_chat(browser: Any, handbook: AskDef) -> None:
+    with running(handbook) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(url)
+        page.wait_for_selector("#askdef-question textarea")
+        _ask(page, "How many days of annual leave do full-time staff get?")
+        assert "25 days" in page.inner_text("#askdef-chat")
+        _ask(page, "And part-time employees?", turn=2)
+        last = page.locator("#askdef-chat .message-row").last.inner_text()
+        assert "pro rata" in last
+        assert "Full-time employees receive 25 days" not in last  # not the first answer again
+        assert "Searched for:" in last and "annual leave" in last  # the query the chat searched
+        page.close()

@@ -622,3 +622,42 @@ def test_citation_precision_is_judged_by_the_local_model_when_asked(
     # extractive answers are the documents' own sentences: the judge finds them stated
     assert report.metrics["citation_precision"] >= 0.5
     assert "judged by the local model" in write_report(report, tmp_path / "r")["md"].read_text()
+
+
+def test_conversations_are_scored_turn_by_turn_and_follow_ups_apart(handbook: AskDef) -> None:
+    conversations = Path(__file__).resolve().parents[1] / "eval" / "conversations.jsonl"
+    report = evaluate(handbook, conversations, progress=False, judge="none")
+    ids = [row.id for row in report.rows]
+    assert ids[:3] == [f"hb-annual-parttime-sick/{n}" for n in (1, 2, 3)]  # turns in order
+    assert all(i.startswith("hb-") for i in ids)  # the bundled corpus's are left out, saying so
+    assert any("22 conversations about the corpus ../corpus" in s for s in report.skipped_lines)
+    first, follow_ups = report.groups["first turns"], report.groups["follow-ups"]
+    assert first["questions"] == 22 and first["questions"] + follow_ups["questions"] == len(ids)
+    assert "refusal_accuracy" in report.groups["follow-ups: unanswerable"]
+    part_time = report.rows[1]
+    assert part_time.follow_up == "ellipsis" and "pro rata" in part_time.answer
+    assert part_time.query != part_time.question  # searched with the conversation
+    assert "follow-ups" in (
+        write_report(report, Path(handbook.settings.index_dir).parent / "r")["md"].read_text(
+            encoding="utf-8"
+        )
+    )
+
+
+def test_a_conversation_line_becomes_its_turns(tmp_path: Path) -> None:
+    line = json.dumps(
+        {
+            "id": "c",
+            "corpus": "docs",
+            "turns": [
+                {"question": "How long is maternity leave?", "answers": ["16 weeks"]},
+                {"question": "And for the partner?", "follow_up": "ellipsis", "answers": []},
+            ],
+        }
+    )
+    questions, skipped = load_questions(_write_lines(tmp_path / "c.jsonl", [line, "{}"]))
+    assert [(q.id, q.turn, q.follow_up, q.answerable) for q in questions] == [
+        ("c/1", 1, None, True),
+        ("c/2", 2, "ellipsis", False),
+    ]
+    assert len(skipped) == 1 and skipped[0].startswith("line 2:")

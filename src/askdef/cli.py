@@ -259,7 +259,7 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from askdef.errors import InputError
-    from askdef.eval.report import compare, judge_line, metrics_table, write_report
+    from askdef.eval.report import compare, groups_table, judge_line, metrics_table, write_report
 
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])))
@@ -272,6 +272,8 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"skipped {line}", file=sys.stderr)
     paths = write_report(report, Path(args.out))
     print(metrics_table(report.metrics))
+    if report.groups:
+        print(f"First turns and follow-ups:\n\n{groups_table(report.groups, k=report.k)}")
     print(f"\n{judge_line(report)}")
     print(f"report: {paths['html']} ({paths['md']}, {paths['json']})")
     return 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from askdef.answer.prompts import REFUSAL
-from askdef.answer.relevance import Scored, Scorer, score_sentences
+from askdef.answer.relevance import MIN_SCORE, Scored, Scorer, score_sentences
 from askdef.types import Passage
 
-MIN_SCORE = 0.4  # below this the best sentence does not answer the question
 KEEP_RATIO = 0.85  # further sentences must score this close to the best one
 MAX_SENTENCES = 3
 

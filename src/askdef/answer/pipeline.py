@@ -17,7 +17,7 @@ from askdef.answer.entailment import Judge
 from askdef.answer.generation import Generator
 from askdef.answer.prompts import REFUSAL
 from askdef.answer.question_type import short_answer
-from askdef.answer.relevance import unmentioned
+from askdef.answer.relevance import FollowUp, unmentioned
 from askdef.answer.shown import Shown
 from askdef.answer.steps import (
     AddMissedSentence,
@@ -76,15 +76,15 @@ def stream_answer(
     query = question
     if history:
         try:
-            query = generator.condense(question, history)
+            condensed = generator.condense(question, history)
         except GenerationError as exc:
             if fallback is None:
                 raise
-            query = fallback.condense(question, history)
+            condensed = fallback.condense(question, history)
             notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
-        query = _tail(query, max_query_chars)
+        query = FollowUp(_tail(condensed, max_query_chars), asked=question)
     passages = search(query)
-    yield Retrieved(query=query, passages=passages)
+    yield Retrieved(query=str(query), passages=passages)
     retrieval = time.perf_counter() - started
 
     missing = unmentioned(query, vocabulary)
@@ -188,7 +188,7 @@ def checked_answer(draft: Draft, *, ctx: Context, timings: Callable[[], Timings]
         refused=checked.refused,
         generator=draft.generator.name,
         model=draft.generator.model,
-        query=ctx.query,
+        query=str(ctx.query),
         dropped_citations=verified.dropped,
         notices=checked.notices,
         answerability=checked.answerability,

@@ -20,6 +20,7 @@ from askdef.index.vocabulary import Vocabulary
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
 from askdef.types import Citation, Passage
 
+MIN_SCORE = 0.4  # below this a sentence does not answer the question
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
 MISSED_WORDS = 3  # or how many of the question's words, absent from the quotes, it must add
 
@@ -58,17 +59,50 @@ class Scorer:
         return [found[t] for t in texts]
 
 
+class FollowUp(str):
+    """A follow-up's standalone query (the conversation's last question and this one, or a
+    model's rewrite) that remembers what the user typed (``asked``): sentences are scored
+    against both (see ``relevances``), so neither the follow-up's own words ("medical
+    certificate") nor the conversation's subject ("an employee who is ill") is lost."""
+
+    asked: str
+
+    def __new__(cls, query: str, asked: str) -> FollowUp:
+        made = super().__new__(cls, query)
+        made.asked = asked
+        return made
+
+
 def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:
     """Numbers and names of ``question`` that the corpus never mentions ("2019",
     "Eurofighter"): the documents cannot answer a question about something they never name.
     The whole corpus, not the retrieved passages: "Tokyo" may stand for "Japan" in the ones
-    found and still be a word the documents use."""
+    found and still be a word the documents use. Names are read sentence by sentence: a
+    condensed follow-up is two questions, and the second one's first word is no name."""
     missing = numbers(question) - vocabulary.numbers
-    missing |= {name for name in names(question) if not mentions(vocabulary.words, name)}
+    said = {name for a, b in sentence_spans(question) for name in names(question[a:b])}
+    missing |= {name for name in said if not mentions(vocabulary.words, name)}
     return sorted(missing)
 
 
 def relevances(
+    scorer: Scorer, question: str, located: Sequence[tuple[Passage, str]]
+) -> list[float]:
+    """The relevance of each sentence of ``located`` to ``question`` (see ``_relevances``).
+
+    For a ``FollowUp``, a sentence scores the mean of its relevance to the standalone query and
+    to the words typed, so the sentence that answers the follow-up ranks above the one that
+    answered the question before it; one the standalone query alone scores at ``MIN_SCORE``
+    or above keeps at least ``MIN_SCORE`` (what answers the query still may answer). Measured on
+    the tuning half of ``eval/conversations.jsonl`` (docs/answers.md)."""
+    whole = _relevances(scorer, question, located)
+    if not isinstance(question, FollowUp) or question.asked == question:
+        return whole
+    alone = _relevances(scorer, question.asked, located)
+    return [max((a + w) / 2, min(w, MIN_SCORE)) for a, w in zip(alone, whole, strict=True)]
+
+
+def _relevances(
     scorer: Scorer, question: str, located: Sequence[tuple[Passage, str]]
 ) -> list[float]:
     """The relevance to ``question`` of each sentence of ``located`` (its passage, its text):

@@ -18,6 +18,7 @@ from askdef.answer.citations import Entailment, Reason, Verified
 from askdef.answer.claims import Claim, parse_claims
 from askdef.answer.generation import Generator
 from askdef.answer.lead_in import continuations
+from askdef.answer.relevance import FollowUp
 from askdef.safe_output import plain
 from askdef.text import normalize
 from askdef.types import Answer, Citation, Fallback, Passage
@@ -116,7 +117,10 @@ class ReportRemovals:
 class JudgeAnswered:
     """Refuses an answer whose quotes the judge scores below ``Context.answer_threshold`` as
     answering the question (true sentences about a neighbouring fact), quoting what the
-    documents say instead."""
+    documents say instead. A follow-up is answered when its quotes answer either its
+    standalone query or the words typed: "Where could military research benefit citizens? What
+    might academic institutions gain?" is two questions, and a quote answers only the second
+    (measured on ``eval/conversations.jsonl``, docs/answers.md)."""
 
     notice = (
         "The passages found are about this question's subject but do not answer what it asks "
@@ -128,7 +132,11 @@ class JudgeAnswered:
         cited = sorted(checked.verified.citations, key=lambda c: c.n)
         if not cited:
             return checked
-        answerability = ctx.entail.answerability(ctx.query, [c.quote for c in cited])
+        quotes = [c.quote for c in cited]
+        answerability = ctx.entail.answerability(ctx.query, quotes)
+        if isinstance(ctx.query, FollowUp) and (answerability or 0.0) < ctx.answer_threshold:
+            typed = ctx.entail.answerability(ctx.query.asked, quotes)
+            answerability = max(answerability or 0.0, typed) if typed is not None else answerability
         judge = ctx.entail.judge
         if answers(answerability, ctx) or judge is None:
             return replace(checked, answerability=answerability)

@@ -40,6 +40,12 @@ question applies to is left out):
   embedder remembers are forgotten before each call).
 - ``pass_rate``: share of questions passing every check; ``errors``: questions whose ask failed.
 
+A conversation's turns are asked in order, each with the turns before it as ``history`` (the
+questions and the answers given, as the web chat sends them); a follow-up's hit@k and MRR are
+those of ``bot.search(answer.query)``, the query the pipeline searched. ``EvalReport.groups``
+holds the same metrics over first turns (every question that is no follow-up), over all
+follow-ups, and over each kind of follow-up.
+
 Checks, per question: answerable ones must be ``answered`` (not refused), reach full
 ``coverage``, ``retrieved`` (gold in the top k) and ``cites_gold``; unanswerable ones must be
 ``refused``; with a judge, any answer with markers must have ``citations_supported``
@@ -50,9 +56,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -75,13 +81,22 @@ from askdef.eval.metrics import (
     strip_markers,
 )
 from askdef.eval.progress import Progress
-from askdef.eval.questions import CorpusParagraphs, Gold, Question, load_questions, resolve_gold
+from askdef.eval.questions import (
+    CorpusParagraphs,
+    Gold,
+    Question,
+    for_corpus,
+    load_questions,
+    resolve_gold,
+)
 from askdef.types import Answer, Passage
 
 if TYPE_CHECKING:
     from askdef.answer.generation import Generator
     from askdef.index.embedding import Embedder
     from askdef.settings import Settings
+
+T = TypeVar("T")
 
 
 class Bot(Protocol):
@@ -110,6 +125,9 @@ class EvalRow(BaseModel):
     id: str
     question: str
     answerable: bool
+    conversation: str | None = None
+    follow_up: str | None = Field(default=None, description="A later turn's kind of follow-up.")
+    query: str | None = Field(default=None, description="Answer.query, what was searched.")
     answers: list[str] = Field(default_factory=list)
     answer: str = ""
     short: str | None = Field(default=None, description="Answer.short, when there is one.")
@@ -173,6 +191,11 @@ class EvalReport(BaseModel):
     answer_threshold: float | None = Field(
         default=None, description="The answer judge's threshold in the run (the curve's default)."
     )
+    groups: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="With conversations: the metrics over first turns, over follow-ups and "
+        "over each kind of follow-up.",
+    )
 
     @property
     def refusal_curve(self) -> list[tuple[float, float, float]]:
@@ -231,6 +254,9 @@ def score_row(
         id=question.id,
         question=question.question,
         answerable=answerable,
+        conversation=question.conversation,
+        follow_up=question.follow_up,
+        query=answer.query,
         answers=question.answers,
         answer=answer.text,
         short=answer.short,
@@ -297,6 +323,30 @@ def aggregate(rows: Sequence[EvalRow], *, k: int) -> dict[str, float]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+FIRST_TURNS = "first turns"
+FOLLOW_UPS = "follow-ups"
+
+
+def grouped(rows: Sequence[EvalRow], *, k: int) -> dict[str, dict[str, float]]:
+    """The metrics and ``questions`` (how many) over first turns, over follow-ups, and over
+    each kind of follow-up (``follow-ups: pronoun``); empty when no row is a follow-up."""
+    follow_ups = [r for r in rows if r.follow_up is not None]
+    if not follow_ups:
+        return {}
+    parts = {
+        FIRST_TURNS: [r for r in rows if r.follow_up is None],
+        FOLLOW_UPS: follow_ups,
+        **{
+            f"{FOLLOW_UPS}: {kind}": [r for r in follow_ups if r.follow_up == kind]
+            for kind in sorted({r.follow_up for r in follow_ups if r.follow_up})
+        },
+    }
+    return {
+        name: {"questions": float(len(part)), **aggregate(part, k=k)}
+        for name, part in parts.items()
+    }
+
+
 def settings_summary(settings: Settings, *, k: int, model: str) -> dict[str, Any]:
     """The settings that shape a run's results, for the report's header."""
     return {
@@ -315,19 +365,35 @@ def settings_summary(settings: Settings, *, k: int, model: str) -> dict[str, Any
     }
 
 
+def _timed(call: Callable[[], T]) -> tuple[T, float]:
+    """``call()``'s result and the seconds it took."""
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
 def evaluate_question(
-    bot: Bot, question: Question, corpus: CorpusParagraphs, *, k: int, judge: Judge | None
+    bot: Bot,
+    question: Question,
+    corpus: CorpusParagraphs,
+    *,
+    k: int,
+    judge: Judge | None,
+    history: list[dict[str, str]] | None = None,
 ) -> EvalRow:
-    """Search and ask one question, then score it; a failed ask becomes a failed row."""
+    """Search and ask one question (with the conversation's ``history`` before it), then score
+    it; a failed ask becomes a failed row."""
     gold, notes = resolve_gold(question, corpus)
     try:
         bot.embedder.forget()  # search and ask each pay for their vectors, as a new question does
-        started = time.perf_counter()
-        hits = bot.search(question.question, k=k)
-        searched = time.perf_counter()
-        bot.embedder.forget()
-        answer = bot.ask(question.question)
-        answered = time.perf_counter()
+        if history:  # a follow-up: search what its answer searched
+            answer, latency = _timed(lambda: bot.ask(question.question, history))
+            bot.embedder.forget()
+            hits, search_latency = _timed(lambda: bot.search(answer.query, k=k))
+        else:
+            hits, search_latency = _timed(lambda: bot.search(question.question, k=k))
+            bot.embedder.forget()
+            answer, latency = _timed(lambda: bot.ask(question.question))
     except (InputError, ModelError) as exc:  # a failing judge too: GenerationError
         row = EvalRow(
             id=question.id,
@@ -347,8 +413,8 @@ def evaluate_question(
         answer,
         k=k,
         judge=judge,
-        latency=answered - searched,
-        search_latency=searched - started,
+        latency=latency,
+        search_latency=search_latency,
     )
     row.notes = notes + answer.notices
     return row
@@ -381,6 +447,13 @@ def evaluate(
     if not questions:
         why = f" ({len(skipped)} malformed lines; first: {skipped[0]})" if skipped else ""
         raise InputError(f"Question file {path} holds no valid question{why}.")
+    questions, elsewhere = for_corpus(questions, path, bot.settings.corpus_dir)
+    skipped += elsewhere
+    if not questions:
+        raise InputError(
+            f"Question file {path} holds no question about the corpus {bot.settings.corpus_dir}: "
+            f"{elsewhere[0]}."
+        )
     if progress:
         print(f"eval: {len(questions)} questions; loading the models", file=sys.stderr)
     generator = bot.generator  # load the models before the clock starts
@@ -389,13 +462,23 @@ def evaluate(
     grader = llm_judge(bot.settings, judge, ask=precision_messages) if judge != "none" else None
     corpus = CorpusParagraphs(bot.settings.corpus_dir)
     rows: list[EvalRow] = []
+    history: list[dict[str, str]] = []
     with Progress(len(questions), shown=progress) as shown:
         for question in questions:
-            rows.append(evaluate_question(bot, question, corpus, k=k, judge=grader))
-            shown.add(rows[-1])
+            if question.turn == 1:
+                history = []
+            row = evaluate_question(bot, question, corpus, k=k, judge=grader, history=history)
+            rows.append(row)
+            shown.add(row)
+            history = [  # what the web chat sends: each question and the answer shown
+                *history,
+                {"role": "user", "content": question.question},
+                {"role": "assistant", "content": row.answer},
+            ]
     return EvalReport(
         rows=rows,
         metrics=aggregate(rows, k=k),
+        groups=grouped(rows, k=k),
         skipped_lines=skipped,
         generator=generator.name,
         model=generator.model,

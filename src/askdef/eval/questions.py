@@ -11,6 +11,17 @@ paragraphs is gold) or one paragraph as ``doc#n``. ``answers`` may also be SQuAD
 keys are ignored, blank lines too; a malformed line is reported as ``line N: why`` and the run
 goes on without it.
 
+A conversation is one line too, its turns asked in order, each with the turns before it as
+history (the questions, and the answers askdef gave)::
+
+    {"id": str, "corpus": str?, "turns": [{"question": ..., "follow_up": str?, ...}, ...]}
+
+A turn takes a question row's keys (not ``id``); it becomes the question ``<id>/<n>`` (n from
+1), and ``follow_up`` names what kind of follow-up it is (``pronoun``, ``ellipsis``, ``switch``,
+``unanswerable``: free text, reported apart). ``corpus`` is the folder the conversation is
+about, relative to the question file: ``askdef eval`` scores only the conversations about the
+corpus it searches (see ``for_corpus``), so one file can hold conversations on several.
+
 The gold paragraph of a row is the paragraph of ``doc`` whose text contains ``quote`` (compared
 with case, whitespace and typographic quotes folded); a ``doc`` without ``quote`` makes all its
 paragraphs gold, a ``quote`` without ``doc`` is looked for in every document.
@@ -51,6 +62,10 @@ class Question(BaseModel):
     doc: str | None = None
     quote: str | None = None
     relevant_ids: list[str] = Field(default_factory=list)
+    conversation: str | None = Field(default=None, description="The conversation's id.")
+    turn: int = Field(default=1, ge=1, description="Its place in the conversation, from 1.")
+    follow_up: str | None = Field(default=None, description="A later turn's kind of follow-up.")
+    corpus: str | None = Field(default=None, description="The conversation's corpus folder.")
 
     @model_validator(mode="before")
     @classmethod
@@ -70,8 +85,9 @@ class Question(BaseModel):
         return data
 
 
-def parse_question(line: str) -> Question:
-    """One JSONL line as a ``Question``; ``ValueError`` with a short reason if malformed."""
+def parse_line(line: str) -> list[Question]:
+    """One JSONL line as its questions: one, or a conversation's turns in order;
+    ``ValueError`` with a short reason if malformed."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -79,7 +95,9 @@ def parse_question(line: str) -> Question:
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     try:
-        return Question.model_validate(data)
+        if "turns" not in data:
+            return [Question.model_validate(data)]
+        return Conversation.model_validate(data).questions()
     except ValidationError as exc:
         reasons = "; ".join(
             f"{'.'.join(str(part) for part in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()
@@ -87,8 +105,56 @@ def parse_question(line: str) -> Question:
         raise ValueError(reasons) from None
 
 
+class Conversation(BaseModel):
+    """One line of turns asked in order (see the module docstring)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    corpus: str | None = None
+    turns: list[dict[str, Any]] = Field(min_length=1)
+
+    def questions(self) -> list[Question]:
+        """Each turn as a ``Question`` named ``<id>/<n>``; a turn's own ``id`` is ignored."""
+        return [
+            Question.model_validate(
+                {
+                    **turn,
+                    "id": f"{self.id}/{n}",
+                    "conversation": self.id,
+                    "turn": n,
+                    "follow_up": turn.get("follow_up", "follow-up") if n > 1 else None,
+                    "corpus": self.corpus,
+                }
+            )
+            for n, turn in enumerate(self.turns, start=1)
+        ]
+
+
+def for_corpus(
+    questions: list[Question], questions_path: Path, corpus_dir: Path
+) -> tuple[list[Question], list[str]]:
+    """The questions about ``corpus_dir`` (those naming no corpus too), and a line per other
+    corpus saying how many conversations were left out and how to score them."""
+    kept: list[Question] = []
+    others: dict[str, set[str]] = {}
+    here = corpus_dir.resolve()
+    for question in questions:
+        if question.corpus is None or (questions_path.parent / question.corpus).resolve() == here:
+            kept.append(question)
+        else:
+            others.setdefault(question.corpus, set()).add(question.conversation or question.id)
+    notes = [
+        f"{len(ids)} conversations about the corpus {corpus} (not the one searched, {corpus_dir}): "
+        f"index it and run with ASKDEF_CORPUS_DIR={(questions_path.parent / corpus).resolve()}"
+        for corpus, ids in sorted(others.items())
+    ]
+    return kept, notes
+
+
 def load_questions(path: Path) -> tuple[list[Question], list[str]]:
-    """The valid questions of a JSONL file, and a ``line N: why`` message per skipped line."""
+    """The valid questions of a JSONL file (a conversation's turns in order), and a ``line N:
+    why`` message per skipped line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -102,15 +168,16 @@ def load_questions(path: Path) -> tuple[list[Question], list[str]]:
         if not line.strip():
             continue
         try:
-            question = parse_question(line)
+            parsed = parse_line(line)
         except ValueError as exc:
             skipped.append(f"line {number}: {exc}")
             continue
-        if question.id in seen:
-            skipped.append(f"line {number}: duplicate id {question.id!r}")
+        duplicate = next((q.id for q in parsed if q.id in seen), None)
+        if duplicate is not None:
+            skipped.append(f"line {number}: duplicate id {duplicate!r}")
             continue
-        seen.add(question.id)
-        questions.append(question)
+        seen.update(q.id for q in parsed)
+        questions += parsed
     return questions, skipped
 
 

@@ -34,7 +34,7 @@ LOWER_IS_BETTER = frozenset(
         "errors",
     }
 )
-COUNTS = frozenset({"dropped_citations", "errors"})
+COUNTS = frozenset({"dropped_citations", "errors", "questions"})
 _BAR, _LABEL, _ROW = 260, 150, 22  # chart geometry, in px
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -66,6 +66,7 @@ def report_data(report: EvalReport) -> dict[str, Any]:
         "judge": report.judge,
         "verifier": report.verifier,
         "answer_threshold": report.answer_threshold,
+        "groups": report.groups,
         "refusal_curve": [
             {"threshold": t, "refusal_accuracy": a, "false_refusal_rate": f}
             for t, a, f in report.refusal_curve
@@ -100,6 +101,34 @@ def metrics_table(metrics: dict[str, float]) -> str:
     """The metrics as a two-column Markdown table (what ``askdef eval`` prints)."""
     rows = [f"| {_md(k)} | {format_metric(k, v)} |" for k, v in metrics.items()]
     return "\n".join(["| metric | value |", "|---|---:|", *rows]) + "\n"
+
+
+GROUPED = (
+    "questions",
+    "answer_coverage",
+    "citation_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "hit@{k}",
+    "pass_rate",
+    "latency_p50",
+)
+
+
+def groups_table(groups: dict[str, dict[str, float]], *, k: int) -> str:
+    """First turns beside follow-ups (and each kind of follow-up), as a Markdown table of the
+    metrics that tell them apart; empty without conversations."""
+    if not groups:
+        return ""
+    names = [name.format(k=k) for name in GROUPED]
+    head = f"| metric | {' | '.join(_md(g) for g in groups)} |"
+    rows = [
+        f"| {_md(n)} | "
+        + " | ".join(format_metric(n, m[n]) if n in m else "-" for m in groups.values())
+        + " |"
+        for n in names
+    ]
+    return "\n".join([head, "|---|" + "---:|" * len(groups), *rows]) + "\n"
 
 
 def failures_first(rows: Sequence[EvalRow]) -> list[EvalRow]:
@@ -242,6 +271,8 @@ def render_markdown(report: EvalReport, *, charts: bool = True) -> str:
         "",
         metrics_table(report.metrics),
     ]
+    if report.groups:
+        lines += ["First turns and follow-ups:", "", groups_table(report.groups, k=report.k)]
     if charts:
         lines += ["![answer latency](latency.svg) ![metrics](metrics.svg)", ""]
         if report.refusal_curve:
@@ -292,6 +323,23 @@ def _html_row(row: EvalRow) -> str:
     )
 
 
+def _groups_html(report: EvalReport) -> str:
+    if not report.groups:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(g)}</th>" for g in report.groups)
+    rows = "".join(
+        f"<tr><td>{esc(n)}</td>"
+        + "".join(
+            f'<td class="num">{format_metric(n, m[n]) if n in m else "-"}</td>'
+            for m in report.groups.values()
+        )
+        + "</tr>"
+        for n in (name.format(k=report.k) for name in GROUPED)
+    )
+    return f"<h3>First turns and follow-ups</h3><table><tr><th>metric</th>{head}</tr>{rows}</table>"
+
+
 def render_html(report: EvalReport) -> str:
     """``report.html``: one self-contained page; every piece of text is escaped."""
     esc = html.escape
@@ -313,6 +361,7 @@ def render_html(report: EvalReport) -> str:
 <h2>Metrics</h2>
 <p>{esc(judge_line(report)).replace("`", "")}</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
+{_groups_html(report)}
 <div class="charts">{latency_svg([r.latency for r in report.rows if r.error is None])}
 {metrics_svg(report.metrics)}
 {tradeoff_svg(report.refusal_curve, report.answer_threshold) if report.refusal_curve else ""}</div>

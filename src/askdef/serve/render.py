@@ -76,7 +76,8 @@ def _where(page: int | None, paragraph: int) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The final answer for the chat: markers link to their source, then notes and the model.
+    """The final answer for the chat: markers link to their source, then notes, the query
+    searched when it is not the question (a follow-up's), and the model.
 
     ``answer.text`` and the notices are ``plain`` already; the links are askdef's own.
     """
@@ -94,6 +95,8 @@ def answer_markdown(answer: Answer) -> str:
     if answer.short:
         body = f"**{answer.short}**\n\n{body}"
     notes = "".join(f"\n\n> ⚠ {note}" for note in answer.notices)
+    if answer.query and answer.query != answer.question:
+        notes += f"\n\n*Searched for: {plain(answer.query)}*"
     model = model_suffix(answer.generator, answer.model)
     return f"{body}{notes}\n\n*— {answer.generator}{model}, {answer.timings.total:.1f} s*"
 
