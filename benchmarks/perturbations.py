@@ -3,6 +3,7 @@
 Usage (from the project root, after ``make setup``)::
 
     .venv/bin/python benchmarks/perturbations.py [--judge trained|local|openai] [--out F.json]
+        [--without RULE]
 
 A scripted OpenAI-compatible HTTP server (``tests/fake_openai.py``) answers each question of
 ``tests/data/perturbations.json`` with one sentence that copies, shortens, paraphrases or
@@ -11,6 +12,7 @@ added cause, added date or actor) the paragraph it cites; askdef retrieves, veri
 chosen judge and shows the sentence or not (fallback off: what is measured is the model's
 sentence, not a rescue). Cases are on the bundled corpus and on invented documents of other
 topics (``tests/data/other_topic``). Prints faithful kept and unfaithful shown, by kind.
+``--without`` switches off one of ``benchmarks/rules.py``'s rules.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measured import commit  # noqa: E402
+from rules import RULES, without  # noqa: E402
 
 from fake_openai import FakeOpenAI  # noqa: E402
 
@@ -99,9 +102,14 @@ def main() -> None:
         "--judge", default="trained", choices=["trained", "cascade", "local", "openai"]
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--without", choices=sorted(RULES), default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="askdef-perturbations-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="askdef-perturbations-") as tmp,
+        without(args.without),
+    ):
         result = run(args.judge, Path(tmp))
+    result["without"] = args.without
     if args.out:
         args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(result, indent=1))

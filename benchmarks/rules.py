@@ -3,18 +3,17 @@
 Usage (from the project root, after ``make setup``)::
 
     .venv/bin/python benchmarks/rules.py QUESTIONS.jsonl [--generator extractive|local]
-        [--corpus DIR --index DIR] [--rules all|NAME,...] [--out F.json]
+        [--corpus DIR --index DIR] [--lines all|even|odd] [--limit N]
+        [--rules all|NAME,...] [--same-drafts] [--out F.json]
 
 For the base run and for each rule switched off alone, ``askdef eval`` runs the question set
-(precision not judged) and the aggregate figures are printed side by side. Rules:
-
-- ``unmentioned``: a question naming what the corpus never mentions is refused before any
-  generator (``askdef.answer.relevance.unmentioned``);
-- ``question_type``: a sentence without a time or a number does not answer "when" or "how
-  many" (``askdef.answer.question_type.fits_question_type``, in the extractive choice and the
-  sentence scores);
-- ``AddMissedSentence``, ``RescueExtractively``, ``ContinueLeadIn``: the steps after an LLM's
-  draft (``askdef.answer.pipeline.STEPS``; they do nothing for the extractive generator).
+(precision not judged) and the aggregate figures are printed side by side. ``--lines even``
+keeps the 2nd, 4th, ... question (the bundled set's held-out half: rules were written looking
+at the odd lines). ``--same-drafts`` has an LLM generator write each answer once and every
+run reuse it, so a rule applied after generation is measured on the same drafts (and the run
+costs one generation per question). ``benchmarks/perturbations.py --without NAME`` runs the
+perturbation suite with a rule off. ``RULES`` names every rule and what switching it off does;
+docs/answers.md gives each one's figures.
 """
 
 from __future__ import annotations
@@ -22,8 +21,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
+import re
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,273 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measured import commit
 
-STEP_RULES = ("AddMissedSentence", "RescueExtractively", "ContinueLeadIn")
-RULES = ("unmentioned", "question_type", *STEP_RULES)
-SHOWN = ("answer_coverage", "citation_recall", "refusal_accuracy", "false_refusal_rate", "f1")
+SHOWN = (
+    "answer_coverage",
+    "citation_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "mrr",
+    "exact_match",
+    "f1",
+)
+NEVER = re.compile(r"(?!)")  # a pattern that matches nothing: the rule it stands for is off
+Patch = Callable[[Any], None]  # given a pytest MonkeyPatch, switches one rule off
+
+
+def _cut(pattern: re.Pattern[str], piece: str) -> re.Pattern[str]:
+    """``pattern`` without ``piece`` of its source (which must be there)."""
+    assert piece in pattern.pattern, piece
+    return re.compile(pattern.pattern.replace(piece, ""), pattern.flags)
+
+
+def _steps_without(name: str) -> Patch:
+    def patch(mp: Any) -> None:
+        from askdef.answer import pipeline
+
+        steps = tuple(s for s in pipeline.STEPS if type(s).__name__ != name)
+        mp.setattr(pipeline, "STEPS", steps)
+
+    return patch
+
+
+def _set(module: str, **values: Any) -> Patch:
+    def patch(mp: Any) -> None:
+        import importlib
+
+        target = importlib.import_module(module)
+        for name, value in values.items():
+            mp.setattr(target, name, value)
+
+    return patch
+
+
+def _both(*patches: Patch) -> Patch:
+    def patch(mp: Any) -> None:
+        for p in patches:
+            p(mp)
+
+    return patch
+
+
+def _min_score(mp: Any) -> None:
+    from askdef.answer import extractive, relevance
+
+    mp.setattr(extractive, "MIN_SCORE", -math.inf)
+    mp.setattr(relevance, "MIN_SCORE", -math.inf)
+
+
+def _word_weights(mp: Any) -> None:
+    from askdef.answer import relevance
+
+    mp.setattr(relevance.Scorer, "weight", lambda self, word: 1.0)
+
+
+def _first_word_name(mp: Any) -> None:
+    from askdef import text
+    from askdef.answer import lead_in, relevance
+
+    def names(sentence: str) -> list[str]:
+        return [w for w in text.WORD.findall(sentence)[1:] if w[0].isupper()]
+
+    mp.setattr(relevance, "names", names)
+    mp.setattr(lead_in, "names", names)
+
+
+def _number_words(mp: Any) -> None:
+    from askdef import text
+    from askdef.answer import question_type as qt
+
+    mp.setattr(text, "_NUMBER", re.compile(r"\d[\d,.]*\d|\d"))
+    mp.setattr(qt, "_NUMBER", _cut(qt._NUMBER, rf"|\b{text.NUMBER_WORD}(?= {text.UNIT}\b)"))
+
+
+def _question_type(mp: Any) -> None:
+    from askdef.answer import relevance
+
+    mp.setattr(relevance, "fits_question_type", lambda question, sentence: True)
+
+
+def _qt(name: str, make: Callable[[Any], Any]) -> Patch:
+    """Sets ``askdef.answer.question_type.<name>`` to ``make(module)``."""
+
+    def patch(mp: Any) -> None:
+        from askdef.answer import question_type as qt
+
+        mp.setattr(qt, name, make(qt))
+
+    return patch
+
+
+# name -> (what switching it off does, the patch)
+RULES: dict[str, tuple[str, Patch]] = {
+    # before generation
+    "unmentioned": (
+        "no question is refused for naming what the corpus never mentions",
+        _set("askdef.answer.pipeline", unmentioned=lambda query, vocabulary: []),
+    ),
+    "unmentioned_numbers": (
+        "unmentioned looks at names only",
+        _set("askdef.answer.relevance", numbers=lambda text: set()),
+    ),
+    "unmentioned_names": (
+        "unmentioned looks at numbers only",
+        _set("askdef.answer.relevance", names=lambda text: []),
+    ),
+    "first_word_name": (
+        "a first word in capitals (NATO) is no name",
+        _first_word_name,
+    ),
+    "demonyms": (
+        "a demonym is not its place (Japanese is not Japan)",
+        _set("askdef.text", _DEMONYMS=()),
+    ),
+    "number_words": (
+        'a number word before a unit is no number ("twelve weeks" states nothing)',
+        _number_words,
+    ),
+    # sentence scores
+    "word_weights": ("every word weighs 1 (no inverse document frequency)", _word_weights),
+    "word_terms": (
+        "a sentence scores its cosine alone (weights 1/0/0)",
+        _set("askdef.answer.relevance", MEANING=1.0, IN_PARAGRAPH=0.0, IN_SENTENCE=0.0),
+    ),
+    "sentence_term": (
+        "no sentence word term (weights 0.5/0.5/0)",
+        _set("askdef.answer.relevance", IN_PARAGRAPH=0.5, IN_SENTENCE=0.0),
+    ),
+    "paragraph_term": (
+        "no paragraph word term (weights 0.5/0/0.5)",
+        _set("askdef.answer.relevance", IN_PARAGRAPH=0.0, IN_SENTENCE=0.5),
+    ),
+    # the extractive answer
+    "min_score": ("no least score: the best sentences answer, the judge decides", _min_score),
+    "keep_ratio": (
+        "the best three sentences over MIN_SCORE, however far below the best",
+        _set("askdef.answer.extractive", KEEP_RATIO=0.0),
+    ),
+    # the steps after a draft (AddMissedSentence and RescueExtractively do nothing for the
+    # extractive generator's own answers)
+    "AddMissedSentence": (
+        "no sentence the LLM left out is added",
+        _steps_without("AddMissedSentence"),
+    ),
+    "missed_margin": (
+        "AddMissedSentence adds the best sentence however little it beats the quotes",
+        _set("askdef.answer.relevance", MISSED_MARGIN=0.0),
+    ),
+    "question_type": (
+        'AddMissedSentence may offer a sentence without a time to "when"',
+        _question_type,
+    ),
+    "seasons": (
+        'a season or decade is no time for "when" (AddMissedSentence)',
+        _qt("_SEASON", lambda qt: NEVER),
+    ),
+    "RescueExtractively": (
+        "a refused LLM answer is not replaced by the extractive one",
+        _steps_without("RescueExtractively"),
+    ),
+    "ContinueLeadIn": ("no sentence after a cited lead-in", _steps_without("ContinueLeadIn")),
+    "lead_in_words": (
+        "a lead-in may be of any length (LEAD_IN_WORDS)",
+        _set("askdef.answer.lead_in", LEAD_IN_WORDS=math.inf),
+    ),
+    "lead_in_specifics": (
+        "a lead-in may state names and numbers the question does not",
+        _both(
+            _set("askdef.answer.lead_in", numbers=lambda text: set()),
+            _set("askdef.answer.lead_in", names=lambda text: []),
+        ),
+    ),
+    # the short answer (EM and F1 only)
+    "short_answer": (
+        "no short answer",
+        _set("askdef.answer.pipeline", short_answer=lambda question, answer, quotes: None),
+    ),
+    "bare_year": (
+        'a bare year may answer "how many/much"',
+        _qt("_BARE_YEAR", lambda qt: NEVER),
+    ),
+    "clock_times": (
+        "a time of day is no time",
+        _qt(
+            "_TIME",
+            lambda qt: _cut(
+                qt._TIME, rf"{qt._CLOCK}(?: ?(?:to|until|till|-|\u2013) ?{qt._CLOCK})?|"
+            ),
+        ),
+    ),
+    "months": (
+        "a month is no time (a year still is)",
+        _qt(
+            "_TIME",
+            lambda qt: _cut(
+                qt._TIME, rf"(?:\d{{1,2}} )?{qt._MONTH}(?: \d{{1,2}}\b)?(?:,? {qt._YEAR})?|"
+            ),
+        ),
+    ),
+    "amount_names": (
+        '"What is the limit/cost/fee ...?" does not ask for a number',
+        _qt(
+            "_WANTS_NUMBER",
+            lambda qt: _cut(
+                qt._WANTS_NUMBER,
+                r"|what (is|are|was|were) the( \S+){0,3} (limit|maximum|minimum|cap|amount|cost"
+                r"|price|rate|fee|allowance|budget|salary|wage|total)s?",
+            ),
+        ),
+    ),
+    "currency": (
+        'an amount leaves out its currency ("150", not "150 euros")',
+        _qt("_NUMBER", lambda qt: _cut(qt._NUMBER, rf"|{qt._CURRENCY}")),
+    ),
+    "measure_unit": (
+        'a bare number may answer "how long/far"',
+        _qt("_WANTS_MEASURE", lambda qt: NEVER),
+    ),
+    "short_subject": (
+        "a quote about a neighbouring subject may give the short answer",
+        _qt("_subject", lambda qt: lambda kind, question, quote: set()),
+    ),
+    "best_placed": (
+        "of several times or numbers in a quote, none is chosen by its clause",
+        _qt("_best_placed", lambda qt: lambda question, quote, found: found),
+    ),
+    # the verifier (the perturbation suite and LLM answers: an extractive answer is a copy)
+    "overlap": (
+        "a span is judged however few of the sentence's words it holds (OVERLAP 0)",
+        _set("askdef.answer.citations", OVERLAP=0.0),
+    ),
+    "unsourced_overlap": (
+        "a sentence without markers is judged against spans however few words they share",
+        _set("askdef.answer.citations", UNSOURCED_OVERLAP=0.0),
+    ),
+    "judged_passages": (
+        "a sentence without markers is judged against every retrieved passage",
+        _set("askdef.answer.citations", JUDGED_PASSAGES=1_000),
+    ),
+}
+
+
+@contextlib.contextmanager
+def same_drafts() -> Iterator[None]:
+    """LLM generators answer each question about the same passages once, then repeat it."""
+    import pytest
+
+    from askdef.answer.generation import ChatGenerator
+
+    written: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    answer = ChatGenerator.answer
+
+    def remembered(self: ChatGenerator, question: str, passages: list[Any]) -> Iterator[str]:
+        key = (question, tuple(p.text for p in passages))
+        if key not in written:
+            written[key] = list(answer(self, question, passages))
+        yield from written[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ChatGenerator, "answer", remembered)
+        yield
 
 
 @contextlib.contextmanager
@@ -41,19 +307,23 @@ def without(rule: str | None) -> Iterator[None]:
     """The pipeline with ``rule`` switched off (None: as shipped)."""
     import pytest
 
-    from askdef.answer import extractive, pipeline, relevance
-
     with pytest.MonkeyPatch.context() as mp:
-        if rule == "unmentioned":
-            mp.setattr(pipeline, "unmentioned", lambda query, vocabulary: [])
-        elif rule == "question_type":
-            mp.setattr(extractive, "fits_question_type", lambda question, sentence: True)
-            mp.setattr(relevance, "fits_question_type", lambda question, sentence: True)
-        elif rule in STEP_RULES:
-            mp.setattr(
-                pipeline, "STEPS", tuple(s for s in pipeline.STEPS if type(s).__name__ != rule)
-            )
+        if rule is not None:
+            RULES[rule][1](mp)
         yield
+
+
+def chosen_lines(questions: Path, lines: str, limit: int | None, folder: Path) -> Path:
+    """``questions``, or a copy holding its even or odd lines (numbered from 1), the first
+    ``limit`` of them."""
+    rows = questions.read_text(encoding="utf-8").splitlines()
+    if lines != "all":
+        rows = rows[1::2] if lines == "even" else rows[0::2]
+    if lines == "all" and limit is None:
+        return questions
+    path = folder / f"{questions.stem}-{lines}.jsonl"
+    path.write_text("\n".join(rows[:limit]) + "\n", encoding="utf-8")
+    return path
 
 
 def main() -> None:
@@ -62,9 +332,16 @@ def main() -> None:
     parser.add_argument("--generator", default="extractive")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--index", type=Path, default=Path("index"))
+    parser.add_argument("--lines", choices=["all", "even", "odd"], default="all")
+    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--rules", default="all")
+    parser.add_argument("--same-drafts", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    chosen = tuple(RULES) if args.rules == "all" else tuple(args.rules.split(","))
+    unknown = [r for r in chosen if r not in RULES]
+    if unknown:
+        parser.error(f"unknown rules: {', '.join(unknown)} (known: {', '.join(RULES)})")
 
     from askdef import AskDef, Settings
 
@@ -72,19 +349,23 @@ def main() -> None:
         settings=Settings(corpus_dir=args.corpus, index_dir=args.index, generator=args.generator)
     )
     bot.ingest()
-    chosen = RULES if args.rules == "all" else tuple(args.rules.split(","))
     results: dict[str, Any] = {"commit": commit(), "judge": bot.judge.name if bot.judge else "none"}
     print(f"| rule off | {' | '.join(SHOWN)} | p50 s |\n|---|{'---:|' * (len(SHOWN) + 1)}")
-    for rule in (None, *chosen):
-        with without(rule):
-            report = bot.evaluate(args.questions, progress=False, judge="none")
-        m = report.metrics
-        results[rule or "none (as shipped)"] = m
-        cells = " | ".join(f"{m.get(k, float('nan')):.3f}" for k in SHOWN)
-        print(
-            f"| {rule or 'none (as shipped)'} | {cells} | {m.get('latency_p50', 0):.2f} |",
-            flush=True,
-        )
+    with (
+        tempfile.TemporaryDirectory(prefix="askdef-rules-") as tmp,
+        same_drafts() if args.same_drafts else contextlib.nullcontext(),
+    ):
+        questions = chosen_lines(args.questions, args.lines, args.limit, Path(tmp))
+        for rule in (None, *chosen):
+            with without(rule):
+                report = bot.evaluate(questions, progress=False, judge="none")
+            m = report.metrics
+            results[rule or "none (as shipped)"] = m
+            cells = " | ".join(f"{m.get(k, float('nan')):.3f}" for k in SHOWN)
+            print(
+                f"| {rule or 'none (as shipped)'} | {cells} | {m.get('latency_p50', 0):.2f} |",
+                flush=True,
+            )
     if args.out:
         args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
 

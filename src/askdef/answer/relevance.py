@@ -22,7 +22,9 @@ from askdef.types import Citation, Passage
 
 MIN_SCORE = 0.4  # below this a sentence does not answer the question
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
-MISSED_WORDS = 3  # or how many of the question's words, absent from the quotes, it must add
+# A sentence's score: its meaning (embedding cosine), and the share of the question's words in
+# its paragraph and in itself (see ``_relevances``).
+MEANING, IN_PARAGRAPH, IN_SENTENCE = 0.5, 0.25, 0.25
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def _relevances(
     cosines = np.asarray(scorer.sentence_vectors(texts), dtype=np.float64) @ query
     asked = content_words(question)
     if not asked:
-        return [0.5 * float(c) for c in cosines]
+        return [MEANING * float(c) for c in cosines]
     weight = scorer.weight
     total = sum(map(weight, asked))
     in_paragraph: dict[str, float] = {}  # each paragraph's words counted once
@@ -130,7 +132,8 @@ def _relevances(
         if key not in in_paragraph:
             in_paragraph[key] = sum(map(weight, asked & content_words(key)))
         in_sentence = sum(map(weight, asked & content_words(sentence)))
-        scores.append(0.5 * float(cosine) + 0.25 * (in_paragraph[key] + in_sentence) / total)
+        words = IN_PARAGRAPH * in_paragraph[key] + IN_SENTENCE * in_sentence
+        scores.append(MEANING * float(cosine) + words / total)
     return scores
 
 
@@ -184,31 +187,20 @@ def missed_sentence(
 ) -> str | None:
     """A sentence of the passages that the answer's quotes leave out, with its ``[n]`` marker:
     a small model often copies a neighbour of the sentence that answers, or answers one part of
-    a question. Among the best two sentences scoring at least ``min_score``, one that scores
-    above the best quote is added when it is the best and ``MISSED_MARGIN`` above that quote,
-    or when it holds ``MISSED_WORDS`` of the question's words that no quote has (a weaker
-    sentence with more of those words only repeats the question's setting).
-    (Measured on the bundled questions: the margin adds a sentence to 6 of 75 answers, the gold
-    paragraph then cited for 92% of them instead of 89%. The words completed 2 more in a
-    simulation on saved answers, but in two full runs added a sentence to 3 answers and changed
-    the coverage of none.)"""
+    a question. The best sentence scoring at least ``min_score`` is added when no quote holds
+    it and it scores ``MISSED_MARGIN`` above the best quote. (Measured on the bundled
+    questions: the margin adds a sentence to 6 of 75 answers, the gold paragraph then cited for
+    92% of them instead of 89%.)"""
     fitting = [
         s
         for s in score_sentences(scorer, question, passages)
         if fits_question_type(question, s.text) and s.score >= min_score
     ]
-    left_out = [s for s in fitting[:2] if not _quoted(s, passages, citations)]
-    if not left_out:
+    if not fitting or _quoted(fitting[0], passages, citations):
         return None
     quoted = quote_relevance(scorer, question, citations, passages)
-    if left_out[0] is fitting[0] and (quoted is None or fitting[0].score >= quoted + MISSED_MARGIN):
+    if quoted is None or fitting[0].score >= quoted + MISSED_MARGIN:
         return _marked(fitting[0])
-    better = [s for s in left_out if quoted is None or s.score > quoted]
-    asked = content_words(question)
-    said = set().union(*(content_words(c.quote) for c in citations))
-    for s in better:
-        if len(asked & content_words(s.text) - said) >= MISSED_WORDS:
-            return _marked(s)
     return None
 
 
