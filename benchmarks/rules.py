@@ -313,10 +313,20 @@ def without(rule: str | None) -> Iterator[None]:
         yield
 
 
+def _anchored(row: str, folder: Path) -> str:
+    """A conversation row whose ``corpus`` (relative to its file) names the same folder from
+    anywhere."""
+    if '"corpus"' not in row:
+        return row
+    data = json.loads(row)
+    data["corpus"] = str((folder / data["corpus"]).resolve())
+    return json.dumps(data, ensure_ascii=False)
+
+
 def chosen_lines(questions: Path, lines: str, limit: int | None, folder: Path) -> Path:
     """``questions``, or a copy holding its even or odd lines (numbered from 1), the first
     ``limit`` of them."""
-    rows = questions.read_text(encoding="utf-8").splitlines()
+    rows = [_anchored(row, questions.parent) for row in questions.read_text("utf-8").splitlines()]
     if lines != "all":
         rows = rows[1::2] if lines == "even" else rows[0::2]
     if lines == "all" and limit is None:

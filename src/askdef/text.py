@@ -97,13 +97,9 @@ def content_words(text: str) -> set[str]:
 
 
 def names(text: str) -> list[str]:
-    """Capitalised words of the sentence ``text`` after its first word, and its first word
-    when in capitals (``NATO``): the names it states (``Eurofighter``, ``Typhoon``), which a
-    paragraph backing it must mention too. (A first word in capitals is no sentence-case
-    artefact: a small model once opened a cited sentence with a document's injected "HACKED".)"""
-    words = WORD.findall(text)
-    first = words[:1] if words and len(words[0]) > 1 and words[0].isupper() else []
-    return first + [w for w in words[1:] if w[0].isupper()]
+    """Capitalised words of the sentence ``text`` after its first word (which is capitalised
+    anyway): the names it states (``Eurofighter``, ``Typhoon``)."""
+    return [w for w in WORD.findall(text)[1:] if w[0].isupper()]
 
 
 # A people or language word and the place it comes from: "Asian" / "Asia", "Japanese" / "Japan".

@@ -37,8 +37,6 @@ _TIME = re.compile(
     rf"|(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
     rf"(?:,? {_YEAR})?|{_YEAR}s?)\b)"
 )
-_BARE_YEAR = re.compile(_YEAR)  # a calendar year: never what "how many/much" asks for
-_WANTS_SPAN = re.compile(r"^\s*how (long|far|old)\b", re.I)
 _WANTS_MEASURE = re.compile(r"^\s*how (long|far)\b", re.I)  # a length or a time, with its unit
 _WITH_UNIT = re.compile(rf"\b{UNIT}$", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
@@ -83,11 +81,11 @@ def _names(text: str, words: str) -> bool:
 
 def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | None:
     """The time or number ``question`` asks for, as written in the first of ``quotes`` (the
-    verified quotes of ``answer``, in answer order) that holds one the question does not name
-    (for "how many/much", a bare year is not one), with its unit or currency, unless another
-    quote holds every question word it holds and more (``_subject``): that one is about the
-    subject asked, this one about its neighbour (twenty-five days for full-time staff, when the
-    question and the next quote are about part-time staff).
+    verified quotes of ``answer``, in answer order) that holds one the question does not name,
+    with its unit or currency, unless another quote holds every question word it holds and more
+    (``_subject``): that one is about the subject asked, this one about its neighbour
+    (twenty-five days for full-time staff, when the question and the next quote are about
+    part-time staff).
     Of several in that quote, the one ``answer`` also states, else the one whose clause holds
     the most of the question's words ("deals signed in March, investments up to 2025"). None
     when the question asks for neither, or which one is meant stays a guess."""
@@ -119,16 +117,11 @@ def _subject(kind: Kind, question: str, quote: str) -> set[str]:
 
 def _can_answer(kind: Kind, question: str, written: str) -> bool:
     """Whether ``written``, a time or amount of a quote, can be what ``question`` asks for:
-    not one the question names itself; for "how many/much" not a calendar year; for "how
-    long/far" one with its unit ("12 weeks", not a bare "20") or a year ("since 1979")."""
+    not one the question names itself; for "how long/far" one with its unit ("12 weeks", not
+    a bare "20")."""
     if _names(normalize(question), normalize(written)):
         return False
-    if kind == "time":
-        return True
-    year = _BARE_YEAR.fullmatch(written) is not None
-    if not _WANTS_SPAN.search(question):
-        return not year
-    return year or not _WANTS_MEASURE.search(question) or _WITH_UNIT.search(written) is not None
+    return kind == "time" or not _WANTS_MEASURE.search(question) or bool(_WITH_UNIT.search(written))
 
 
 def _distinct(found: list[re.Match[str]]) -> set[str]:
