@@ -94,17 +94,6 @@ def _word_weights(mp: Any) -> None:
     mp.setattr(relevance.Scorer, "weight", lambda self, word: 1.0)
 
 
-def _first_word_name(mp: Any) -> None:
-    from askdef import text
-    from askdef.answer import lead_in, relevance
-
-    def names(sentence: str) -> list[str]:
-        return [w for w in text.WORD.findall(sentence)[1:] if w[0].isupper()]
-
-    mp.setattr(relevance, "names", names)
-    mp.setattr(lead_in, "names", names)
-
-
 def _number_words(mp: Any) -> None:
     from askdef import text
     from askdef.answer import question_type as qt
@@ -144,10 +133,6 @@ RULES: dict[str, tuple[str, Patch]] = {
     "unmentioned_names": (
         "unmentioned looks at numbers only",
         _set("askdef.answer.relevance", names=lambda text: []),
-    ),
-    "first_word_name": (
-        "a first word in capitals (NATO) is no name",
-        _first_word_name,
     ),
     "demonyms": (
         "a demonym is not its place (Japanese is not Japan)",
@@ -216,10 +201,6 @@ RULES: dict[str, tuple[str, Patch]] = {
         "no short answer",
         _set("askdef.answer.pipeline", short_answer=lambda question, answer, quotes: None),
     ),
-    "bare_year": (
-        'a bare year may answer "how many/much"',
-        _qt("_BARE_YEAR", lambda qt: NEVER),
-    ),
     "clock_times": (
         "a time of day is no time",
         _qt(
@@ -252,10 +233,6 @@ RULES: dict[str, tuple[str, Patch]] = {
     "currency": (
         'an amount leaves out its currency ("150", not "150 euros")',
         _qt("_NUMBER", lambda qt: _cut(qt._NUMBER, rf"|{qt._CURRENCY}")),
-    ),
-    "measure_unit": (
-        'a bare number may answer "how long/far"',
-        _qt("_WANTS_MEASURE", lambda qt: NEVER),
     ),
     "short_subject": (
         "a quote about a neighbouring subject may give the short answer",

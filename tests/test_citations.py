@@ -178,11 +178,6 @@ def test_times_of_day_and_amounts_keep_their_unit_as_people_write_them() -> None
     assert short_answer("At what time does the office open?", opens, [opens]) == "8:30 am"
     leave = "Staff receive 25 days of annual leave."
     assert short_answer("How many days of leave do staff get?", leave, [leave]) == "25 days"
-    # "How long" wants a length or a time with its unit: the bare "20" is no answer to it
-    parental = "Parental leave is 20 for birth parents, and non-birth parents get 12 weeks."
-    asked = "How long is parental leave for non-birth parents?"
-    assert short_answer(asked, "... 12 weeks [1].", [parental]) == "12 weeks"
-    assert short_answer(asked, "", ["Parental leave is 20 for birth parents."]) is None
     assert short_answer("How long is the runway?", "", ["It is 3,000 metres long."]) == (
         "3,000 metres"
     )

@@ -37,8 +37,6 @@ _TIME = re.compile(
     rf"|(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
     rf"(?:,? {_YEAR})?|{_YEAR}s?)\b)"
 )
-_WANTS_MEASURE = re.compile(r"^\s*how (long|far)\b", re.I)  # a length or a time, with its unit
-_WITH_UNIT = re.compile(rf"\b{UNIT}$", re.I)
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
 _CURRENCY = r"(?:euros?|dollars?|pounds?|yen|yuan|francs?|kronor|krona|rupees?|cents?)"
@@ -98,7 +96,8 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
     for i, quote in enumerate(quotes):
         if any(words > held[i] for words in held):  # another quote says it of a closer subject
             continue  # (full-time staff's days, when the next quote is about part-time staff)
-        found = [m for m in _matches(kind, quote) if _can_answer(kind, question, m.group(0))]
+        asked = normalize(question)  # a time or number the question names is not its answer
+        found = [m for m in _matches(kind, quote) if not _names(asked, normalize(m.group(0)))]
         if not found:
             continue
         if len(_distinct(found)) > 1:
@@ -113,15 +112,6 @@ def _subject(kind: Kind, question: str, quote: str) -> set[str]:
     ("days" of "twenty-five days"): what it says the quantity is of."""
     amounts = " ".join(m.group(0) for m in _matches(kind, quote))
     return (content_words(question) & content_words(quote)) - content_words(amounts)
-
-
-def _can_answer(kind: Kind, question: str, written: str) -> bool:
-    """Whether ``written``, a time or amount of a quote, can be what ``question`` asks for:
-    not one the question names itself; for "how long/far" one with its unit ("12 weeks", not
-    a bare "20")."""
-    if _names(normalize(question), normalize(written)):
-        return False
-    return kind == "time" or not _WANTS_MEASURE.search(question) or bool(_WITH_UNIT.search(written))
 
 
 def _distinct(found: list[re.Match[str]]) -> set[str]:
