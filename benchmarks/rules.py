@@ -4,7 +4,7 @@ Usage (from the project root, after ``make setup``)::
 
     .venv/bin/python benchmarks/rules.py QUESTIONS.jsonl [--generator extractive|local]
         [--corpus DIR --index DIR] [--lines all|even|odd] [--limit N]
-        [--rules all|NAME,...] [--same-drafts] [--out F.json]
+        [--rules all|none|NAME,...] [--same-drafts] [--out F.json]
 
 For the base run and for each rule switched off alone, ``askdef eval`` runs the question set
 (precision not judged) and the aggregate figures are printed side by side. ``--lines even``
@@ -201,15 +201,6 @@ RULES: dict[str, tuple[str, Patch]] = {
         "no short answer",
         _set("askdef.answer.pipeline", short_answer=lambda question, answer, quotes: None),
     ),
-    "clock_times": (
-        "a time of day is no time",
-        _qt(
-            "_TIME",
-            lambda qt: _cut(
-                qt._TIME, rf"{qt._CLOCK}(?: ?(?:to|until|till|-|\u2013) ?{qt._CLOCK})?|"
-            ),
-        ),
-    ),
     "months": (
         "a month is no time (a year still is)",
         _qt(
@@ -321,7 +312,8 @@ def main() -> None:
     parser.add_argument("--same-drafts", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    chosen = tuple(RULES) if args.rules == "all" else tuple(args.rules.split(","))
+    named = {"all": tuple(RULES), "none": ()}
+    chosen = named[args.rules] if args.rules in named else tuple(args.rules.split(","))
     unknown = [r for r in chosen if r not in RULES]
     if unknown:
         parser.error(f"unknown rules: {', '.join(unknown)} (known: {', '.join(RULES)})")

@@ -168,14 +168,9 @@ def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
     assert not fits_question_type("How many firms are there?", "It is one of the largest.")
 
 
-def test_times_of_day_and_amounts_keep_their_unit_as_people_write_them() -> None:
-    from askdef.answer.question_type import fits_question_type, short_answer
+def test_amounts_keep_their_unit_as_people_write_them() -> None:
+    from askdef.answer.question_type import short_answer
 
-    hours = "Core hours are 8:00 to 15:00, Monday to Friday."
-    assert short_answer("When are the core hours?", hours, [hours]) == "8:00 to 15:00"
-    opens = "The office opens at 8:30 am."
-    assert fits_question_type("When does the office open?", opens)
-    assert short_answer("At what time does the office open?", opens, [opens]) == "8:30 am"
     leave = "Staff receive 25 days of annual leave."
     assert short_answer("How many days of leave do staff get?", leave, [leave]) == "25 days"
     assert short_answer("How long is the runway?", "", ["It is 3,000 metres long."]) == (

@@ -28,14 +28,9 @@ _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
-# A time of day, or a range of them: "8:00 to 15:00", "9 am-5 pm" ("17.30" is left out: it
-# reads as a decimal).
-_AM_PM = r"(?:[ap]\.m\.|[ap]m\b)"
-_CLOCK = rf"(?:(?:[01]?\d|2[0-3]):[0-5]\d(?: ?{_AM_PM})?|(?:1[0-2]|0?[1-9]) ?{_AM_PM})"
 _TIME = re.compile(
-    rf"\b(?:{_CLOCK}(?: ?(?:to|until|till|-|\u2013) ?{_CLOCK})?"
-    rf"|(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
-    rf"(?:,? {_YEAR})?|{_YEAR}s?)\b)"
+    rf"\b(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[- ])?(?:(?:\d{{1,2}} )?{_MONTH}(?: \d{{1,2}}\b)?"
+    rf"(?:,? {_YEAR})?|{_YEAR}s?)\b"
 )
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
