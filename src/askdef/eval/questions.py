@@ -172,7 +172,9 @@ class CorpusParagraphs:
         doc_id = doc_id_of(path, self._dir)
         if doc_id not in self._cache:
             document = load_document(path, self._dir)
-            self._cache[doc_id] = split_paragraphs(doc_id, document.text)
+            self._cache[doc_id] = split_paragraphs(
+                doc_id, document.text, marked_headings_only=bool(document.page_starts)
+            )
         return self._cache[doc_id]
 
     def _index(self) -> dict[str, Path]:
