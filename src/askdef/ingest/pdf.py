@@ -501,7 +501,12 @@ def _open(last: _Line, body: float) -> bool:
 def _floats(line: _Line, last: _Line, full: float) -> bool:
     """Whether ``line`` stands apart from the open paragraph ending in ``last``: a footnote, a
     table, a figure's labels or caption."""
-    centred = abs((line.x + line.right) / 2 - (line.left + full / 2)) < line.size
+    # A caption's middle is the column's, and it stops short of the column's right edge (a
+    # reference's hanging-indent line runs to that edge, its middle near the column's too).
+    centred = (
+        abs((line.x + line.right) / 2 - (line.left + full / 2)) < line.size
+        and line.right < line.left + full - line.size
+    )
     return (
         line.size < 0.9 * last.size
         or (line.table and not last.table)
