@@ -244,6 +244,7 @@ def _cells(line: Any) -> list[_Cell]:
     glyphs = [g for g in line if isinstance(g, LTChar) and not _NO_GLYPH.fullmatch(g.get_text())]
     if not glyphs:
         return []
+    kept = {id(g) for g in glyphs}
     sizes = Counter(round(g.size, 1) for g in glyphs if g.get_text().strip())
     size = sizes.most_common(1)[0][0] if sizes else glyphs[0].size
     cells: list[_Cell] = []
@@ -254,7 +255,7 @@ def _cells(line: Any) -> list[_Cell]:
         if not isinstance(item, LTChar):  # pdfminer's word space (LTAnno)
             text += item.get_text().replace("\n", "")
             continue
-        if item not in glyphs or (item.size < 0.8 * size and item.get_text() in _MARKS):
+        if id(item) not in kept or (item.size < 0.8 * size and item.get_text() in _MARKS):
             continue  # a glyph with no text; a raised footnote mark
         if previous is not None and item.x0 - previous.x1 > _CELL_GAP * size:
             cells.append(_cell(start, previous, text))
