@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from askdef.errors import InputError
 from askdef.ingest.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document
-from askdef.ingest.paragraphs import split_paragraphs
 from askdef.text import normalize
 from askdef.types import Paragraph
 
@@ -238,8 +237,7 @@ class CorpusParagraphs:
             return None
         doc_id = doc_id_of(path, self._dir)
         if doc_id not in self._cache:
-            document = load_document(path, self._dir)
-            self._cache[doc_id] = split_paragraphs(doc_id, document.text)
+            self._cache[doc_id] = load_document(path, self._dir).paragraphs()
         return self._cache[doc_id]
 
     def _index(self) -> dict[str, Path]:
