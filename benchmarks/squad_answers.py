@@ -39,7 +39,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from askdef import AskDef, Settings
-    from askdef.eval.report import metrics_table, write_report
+    from askdef.eval.report import write_report
+    from askdef.eval.report_markdown import metrics_table
 
     corpus_dir = args.workdir / "corpus"
     if not corpus_dir.is_dir():

@@ -16,6 +16,8 @@ from fake_judge import ScriptedJudge
 from askdef import Answer, AskDef, Citation, Passage, Settings
 from askdef.answer.prompts import REFUSAL
 from askdef.errors import InputError, QuestionTooLongError
+from askdef.eval.charts import tradeoff_svg
+from askdef.eval.compare import compare
 from askdef.eval.evaluation import EvalReport, EvalRow, aggregate, evaluate, score_row
 from askdef.eval.metrics import (
     answer_coverage,
@@ -33,7 +35,7 @@ from askdef.eval.metrics import (
 )
 from askdef.eval.progress import Progress
 from askdef.eval.questions import Gold, Question, load_questions
-from askdef.eval.report import compare, report_data, tradeoff_svg, write_report
+from askdef.eval.report import report_data, write_report
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"

@@ -259,7 +259,10 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from askdef.errors import InputError
-    from askdef.eval.report import compare, groups_table, judge_line, metrics_table, write_report
+    from askdef.eval.compare import compare
+    from askdef.eval.formatting import judge_line
+    from askdef.eval.report import write_report
+    from askdef.eval.report_markdown import groups_table, metrics_table
 
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])))
