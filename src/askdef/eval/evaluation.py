@@ -1,8 +1,8 @@
 """Evaluation: run a question set through askdef and measure its answers, retrieval and citations.
 
-Question sets (design §5 JSONL, or SQuAD rows; malformed lines land in
-``EvalReport.skipped_lines``) and gold paragraphs: ``askdef.eval.questions``; metric functions:
-``askdef.eval.metrics``.
+Question sets (JSONL, its format in docs/usage.md#askdef-eval, or SQuAD rows; malformed lines
+land in ``EvalReport.skipped_lines``) and gold paragraphs: ``askdef.eval.questions``; metric
+functions: ``askdef.eval.metrics``.
 
 Metrics, per question in ``EvalRow`` and aggregated in ``EvalReport.metrics`` (a metric no
 question applies to is left out):

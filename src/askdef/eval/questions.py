@@ -1,6 +1,6 @@
 """Question sets for ``askdef eval``: reading JSONL rows and finding each row's gold paragraph.
 
-Question set: JSONL, one object a line (design §5)::
+Question set: JSONL, one object a line (docs/usage.md#askdef-eval)::
 
     {"id": str, "question": str, "answers": [str], "answerable": bool, "doc": str?, "quote": str?}
 
