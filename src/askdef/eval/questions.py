@@ -274,7 +274,7 @@ def resolve_gold(question: Question, corpus: CorpusParagraphs) -> tuple[Gold | N
         if question.quote is None:
             return Gold.of(docs=[paragraphs[0].doc_id if paragraphs else doc]), []
         quote = normalize(question.quote)
-        found += [(p.doc_id, p.n) for p in paragraphs if quote in normalize(p.text)]
+        found += [(p.doc_id, p.paragraph) for p in paragraphs if quote in normalize(p.text)]
     if not found:
         return None, [f"quote not found in {question.doc or 'the corpus'}: {question.quote!r}"]
     return Gold.of(found), []

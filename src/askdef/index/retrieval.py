@@ -88,7 +88,7 @@ class Snapshot:
         _, section, start, end = paragraphs[n - 1]
         return Paragraph(
             doc_id=doc_id,
-            n=n,
+            paragraph=n,
             section=section,
             text=doc["text"][start:end],
             start=start,
@@ -118,7 +118,7 @@ class Snapshot:
             passages.append(
                 Passage(
                     doc_id=p.doc_id,
-                    paragraph=p.n,
+                    paragraph=p.paragraph,
                     text=p.text,
                     score=score,
                     start=p.start,
