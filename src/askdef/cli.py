@@ -70,11 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
     ev.add_argument(
         "--judge",
+        dest="grader",
         choices=["auto", "local", "openai", "none"],
         default="auto",
-        help="which LLM grades citation precision, asked on its own (default auto: the openai "
-        "endpoint when configured, else the local model when installed; none: not measured). "
-        "The judge that verifies answers is ASKDEF_JUDGE (default: askdef's trained judge)",
+        help="the precision grader: which LLM grades citation precision, asked on its own "
+        "(default auto: the openai endpoint when configured, else the local model when "
+        "installed; none: not measured). The judge that verifies answers is ASKDEF_JUDGE "
+        "(default: askdef's trained judge)",
     )
     ev.add_argument(
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"
@@ -270,7 +272,7 @@ def _eval(args: argparse.Namespace) -> int:
     if not args.questions:
         raise InputError("Name a question set: `askdef eval eval/questions.jsonl`.")
     bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
-    report = bot.evaluate(args.questions, k=args.k, judge=args.judge)
+    report = bot.evaluate(args.questions, k=args.k, grader=args.grader)
     for line in report.skipped_lines:
         print(f"skipped {line}", file=sys.stderr)
     paths = write_report(report, Path(args.out))

@@ -52,15 +52,16 @@ def md_cell(text: str) -> str:
 
 
 def judge_line(report: EvalReport) -> str:
-    """Which judge verified the answers, and who judged citation precision or that nobody
-    did."""
+    """Which judge verified the answers, and which precision grader judged citation precision
+    or that none did."""
     verified = f"Answers verified by the {report.verifier} judge. "
-    if report.judge == "none":
+    if report.grader == "none":
         return verified + (
-            "Citation precision: not measured (no judge ran; `--judge local` or `openai`)."
+            "Citation precision: not measured (no precision grader ran; `--judge local` or "
+            "`openai`)."
         )
     return verified + (
-        f"Citation precision judged by the {report.judge} model, asked on its own whether "
+        f"Citation precision judged by the {report.grader} model, asked on its own whether "
         "each cited paragraph states its sentence (not the verifier's decision)."
     )
 

@@ -33,7 +33,7 @@ def report_data(report: EvalReport) -> dict[str, Any]:
         "settings": report.settings,
         "k": report.k,
         "questions_path": report.questions_path,
-        "judge": report.judge,
+        "grader": report.grader,
         "verifier": report.verifier,
         "answer_threshold": report.answer_threshold,
         "groups": report.groups,
