@@ -56,9 +56,9 @@ def _passage(n: int, text: str, doc_id: str = ARTICLE) -> Passage:
     return Passage(doc_id=doc_id, paragraph=n, text=text, score=1.0, start=0, end=len(text))
 
 
-def _citation(n: int, passage: Passage) -> Citation:
+def _citation(n: int, passage: Passage, quote: str = "") -> Citation:
     return Citation(
-        n=n, doc_id=passage.doc_id, paragraph=passage.paragraph, quote="", start=0, end=0
+        n=n, doc_id=passage.doc_id, paragraph=passage.paragraph, quote=quote, start=0, end=0
     )
 
 
@@ -129,7 +129,7 @@ BUDGET_CLAIM = "Japan will raise its defense budget to 2% of GDP by 2027."
 CULTURE_CLAIM = "Japanese companies operate with caution and formality."
 
 
-def test_citation_precision_asks_the_judge_about_each_sentence_marker_pair() -> None:
+def test_citation_precision_grades_each_sentence_marker_pair_on_the_whole_paragraph() -> None:
     budget, culture = _passage(11, BUDGET), _passage(17, CULTURE)
     answer = Answer(
         question="q",
@@ -139,14 +139,18 @@ def test_citation_precision_asks_the_judge_about_each_sentence_marker_pair() -> 
             "Japanese companies operate with caution and formality [2]. "  # ¶17 does
             "Nothing backs this sentence [3]."  # a marker without a citation
         ),
-        citations=[_citation(1, budget), _citation(2, culture)],
+        citations=[  # the quotes the verifier chose: shorter than their paragraphs
+            _citation(1, budget, "increase its defense budget to 2% of GDP by 2027"),
+            _citation(2, culture, "caution and formality"),
+        ],
         passages=[budget, culture],
         generator="test",
     )
-    judge = ScriptedJudge((BUDGET, BUDGET_CLAIM), (CULTURE, CULTURE_CLAIM))
-    assert citation_support(answer, judge) == (2, 4)
-    # the whole cited paragraph is the premise, not a quote the verifier chose
-    assert (BUDGET, CULTURE_CLAIM) in judge.asked and len(judge.asked) == 3
+    # this grader says yes only when shown a whole paragraph that states the sentence
+    grader = ScriptedJudge((BUDGET, BUDGET_CLAIM), (CULTURE, CULTURE_CLAIM))
+    assert citation_support(answer, grader) == (2, 4)
+    # a marker with no citation behind it is unsupported, even for a grader that says yes to all
+    assert citation_support(answer, ScriptedJudge(everything=True)) == (3, 4)
 
 
 def test_refusal_accuracy_and_false_refusal_rate() -> None:
