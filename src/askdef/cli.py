@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from askdef.errors import AskdefError, IndexMismatchError
+from askdef.settings import GENERATORS
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     for answering in (ask, chat):
         answering.add_argument(
             "--generator",
-            choices=["auto", "openai", "local", "extractive"],
+            choices=GENERATORS,
             help="who writes the answer (default: auto, or ASKDEF_GENERATOR)",
         )
         answering.add_argument(
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="score answers against a JSONL question set")
     ev.add_argument("questions", nargs="?", help="question set (JSONL, see docs/usage.md)")
-    ev.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    ev.add_argument("--generator", choices=GENERATORS)
     ev.add_argument("--out", default="eval-report", help="report folder (default: eval-report)")
     ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
     ev.add_argument(
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the web chat and HTTP API")
     add_address_arguments(serve)
-    serve.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    serve.add_argument("--generator", choices=GENERATORS)
     serve.set_defaults(run=_serve)
     return parser
 
