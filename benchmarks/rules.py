@@ -77,7 +77,7 @@ def main() -> None:
     print(f"| rule off | {' | '.join(SHOWN)} | p50 s |\n|---|{'---:|' * (len(SHOWN) + 1)}")
     for rule in (None, *chosen):
         with without(rule):
-            report = bot.evaluate(args.questions, progress=False, judge="none")
+            report = bot.evaluate(args.questions, progress=False, grader="none")
         m = report.metrics
         results[rule or "none (as shipped)"] = m
         cells = " | ".join(f"{m.get(k, float('nan')):.3f}" for k in SHOWN)

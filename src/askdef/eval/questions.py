@@ -1,6 +1,6 @@
 """Question sets for ``askdef eval``: reading JSONL rows and finding each row's gold paragraph.
 
-Question set: JSONL, one object a line (design §5)::
+Question set: JSONL, one object a line (docs/usage.md#askdef-eval)::
 
     {"id": str, "question": str, "answers": [str], "answerable": bool, "doc": str?, "quote": str?}
 
@@ -272,7 +272,7 @@ def resolve_gold(question: Question, corpus: CorpusParagraphs) -> tuple[Gold | N
         if question.quote is None:
             return Gold.of(docs=[paragraphs[0].doc_id if paragraphs else doc]), []
         quote = normalize(question.quote)
-        found += [(p.doc_id, p.n) for p in paragraphs if quote in normalize(p.text)]
+        found += [(p.doc_id, p.paragraph) for p in paragraphs if quote in normalize(p.text)]
     if not found:
         return None, [f"quote not found in {question.doc or 'the corpus'}: {question.quote!r}"]
     return Gold.of(found), []

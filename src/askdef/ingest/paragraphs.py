@@ -155,7 +155,9 @@ def split_paragraphs(
             spans.append((section, line.start, line.end))
     bounded = [(sec, a, b) for sec, start, end in spans for a, b in _bounded(text, start, end)]
     return [
-        Paragraph(doc_id=doc_id, n=i, section=sec, text=text[start:end], start=start, end=end)
+        Paragraph(
+            doc_id=doc_id, paragraph=i, section=sec, text=text[start:end], start=start, end=end
+        )
         for i, (sec, start, end) in enumerate(bounded, start=1)
     ]
 

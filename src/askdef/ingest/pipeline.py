@@ -210,7 +210,7 @@ def _fill(
         paragraphs = doc.paragraphs()
         docs[doc_id] = {
             "text": doc.text,
-            "paragraphs": [[p.n, p.section, p.start, p.end] for p in paragraphs],
+            "paragraphs": [[p.paragraph, p.section, p.start, p.end] for p in paragraphs],
         }
         if doc.page_starts:  # a PDF: the page of a paragraph or a quote is found from these
             docs[doc_id]["pages"] = list(doc.page_starts)
