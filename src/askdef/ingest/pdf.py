@@ -85,7 +85,7 @@ class _Cell:
 
 
 @dataclass
-class _Line:
+class _PageLine:
     page: int
     cells: list[_Cell]
     table: bool = False  # a table row: its own paragraph
@@ -128,7 +128,7 @@ class _Line:
 
 @dataclass
 class _Paragraph:
-    lines: list[_Line] = field(default_factory=list)
+    lines: list[_PageLine] = field(default_factory=list)
 
 
 def pdf_text(
@@ -158,7 +158,7 @@ def pdf_text(
     return read
 
 
-def _pages(doc_id: str, data: bytes, max_pages: int, max_chars: int) -> list[list[_Line]]:
+def _pages(doc_id: str, data: bytes, max_pages: int, max_chars: int) -> list[list[_PageLine]]:
     """Each page's lines in pdfminer's reading order (its text boxes' order)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
@@ -210,17 +210,17 @@ def _bounded(doc_id: str, reader: Any, max_pages: int) -> Iterator[Any]:
         yield page
 
 
-def _laid_out(doc_id: str, data: bytes, count: int, max_chars: int) -> list[list[_Line]]:
+def _laid_out(doc_id: str, data: bytes, count: int, max_chars: int) -> list[list[_PageLine]]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTTextBox
 
-    pages: list[list[_Line]] = []
+    pages: list[list[_PageLine]] = []
     chars = 0
     for number, page in enumerate(
         extract_pages(io.BytesIO(data), laparams=LAParams(), maxpages=count), 1
     ):
         lines = [
-            _Line(number, cells)
+            _PageLine(number, cells)
             for box in page
             if isinstance(box, LTTextBox)
             for line in box
@@ -288,9 +288,9 @@ def _cell(first: Any, last: Any, text: str) -> _Cell:
     )
 
 
-def _rows(lines: list[_Line]) -> list[list[_Line]]:
+def _rows(lines: list[_PageLine]) -> list[list[_PageLine]]:
     """A page's lines grouped by height, top to bottom."""
-    rows: list[list[_Line]] = []
+    rows: list[list[_PageLine]] = []
     for line in sorted(lines, key=lambda line: -line.y):
         if rows and abs(rows[-1][0].y - line.y) < 0.3 * line.size:
             rows[-1].append(line)
@@ -299,17 +299,17 @@ def _rows(lines: list[_Line]) -> list[list[_Line]]:
     return rows
 
 
-def _row_text(row: list[_Line]) -> str:
+def _row_text(row: list[_PageLine]) -> str:
     return " ".join(line.text for line in sorted(row, key=lambda line: line.x))
 
 
-def _drop_running_lines(pages: list[list[_Line]]) -> None:
+def _drop_running_lines(pages: list[list[_PageLine]]) -> None:
     """Remove running headers, footers and page numbers from the pages' edge rows."""
 
-    def key(row: list[_Line]) -> tuple[str, int]:
+    def key(row: list[_PageLine]) -> tuple[str, int]:
         return re.sub(r"\d+", "#", _row_text(row).lower()), round(row[0].y)
 
-    def edges(rows: list[list[_Line]]) -> list[list[_Line]]:
+    def edges(rows: list[list[_PageLine]]) -> list[list[_PageLine]]:
         return rows[:_EDGE_ROWS] + rows[_EDGE_ROWS:][-_EDGE_ROWS:]
 
     page_rows = [_rows(lines) for lines in pages]
@@ -325,11 +325,11 @@ def _drop_running_lines(pages: list[list[_Line]]) -> None:
         lines[:] = [line for line in lines if id(line) not in running]
 
 
-def _read(lines: list[_Line], full: float) -> list[_Line]:
+def _read(lines: list[_PageLine], full: float) -> list[_PageLine]:
     """A page's lines in reading order, a table's rows made of the cells beside each other."""
     lefts = _lefts(lines, full)
     lines = _in_order(lines, lefts, full)
-    table: dict[int, _Line] = {}  # a member line's id: the row it is read in
+    table: dict[int, _PageLine] = {}  # a member line's id: the row it is read in
     for left, column in _columns(lines, lefts).items():
         for line in column:
             line.left = left
@@ -343,9 +343,9 @@ def _read(lines: list[_Line], full: float) -> list[_Line]:
             near = [rows[j] for j in (i - 1, i + 1) if 0 <= j < len(rows) and short[j]]
             if short[i] and any(_aligned(row, other) for other in near):
                 cells = sorted((c for line in row for c in line.cells), key=lambda c: c.x)
-                merged = _Line(row[0].page, cells, table=True, left=left)
+                merged = _PageLine(row[0].page, cells, table=True, left=left)
                 table.update({id(line): merged for line in row})
-    read: list[_Line] = []
+    read: list[_PageLine] = []
     placed: set[int] = set()
     for line in lines:
         merged = table.get(id(line), line)
@@ -355,7 +355,7 @@ def _read(lines: list[_Line], full: float) -> list[_Line]:
     return read
 
 
-def _lefts(lines: list[_Line], full: float) -> list[float]:
+def _lefts(lines: list[_PageLine], full: float) -> list[float]:
     """Where a page's columns of text start: the left ends of its full lines (an indented
     first line aside)."""
     lefts: list[float] = []
@@ -365,7 +365,7 @@ def _lefts(lines: list[_Line], full: float) -> list[float]:
     return lefts or [min(line.x for line in lines)]
 
 
-def _in_order(lines: list[_Line], lefts: list[float], full: float) -> list[_Line]:
+def _in_order(lines: list[_PageLine], lefts: list[float], full: float) -> list[_PageLine]:
     """A page's lines column by column: pdfminer orders text boxes by a mix of height and
     place that may read a column's top before a heading beside it. A line across the gutter
     with nothing beside it (a title, a wide table) parts the page into bands read one by one,
@@ -374,10 +374,10 @@ def _in_order(lines: list[_Line], lefts: list[float], full: float) -> list[_Line
     if len(columns) < 2:
         return lines
 
-    def column(line: _Line) -> int:
+    def column(line: _PageLine) -> int:
         return max((i for i, x in enumerate(columns) if x <= line.x + line.size), default=0)
 
-    def spans(line: _Line) -> bool:
+    def spans(line: _PageLine) -> bool:
         """Whether the line reaches over a column start with no other column's line at its
         height (a heading running into the gutter has the next column's text beside it)."""
         return any(line.x < x < line.right - line.size for x in columns) and not any(
@@ -386,7 +386,7 @@ def _in_order(lines: list[_Line], lefts: list[float], full: float) -> list[_Line
 
     across = {id(line): line.y for line in lines if spans(line)}
 
-    def key(item: tuple[int, _Line]) -> tuple[int, int, int]:
+    def key(item: tuple[int, _PageLine]) -> tuple[int, int, int]:
         i, line = item
         band = sum(y > line.y for y in across.values())
         return (band, -1 if id(line) in across else column(line), i)
@@ -394,7 +394,7 @@ def _in_order(lines: list[_Line], lefts: list[float], full: float) -> list[_Line
     return [line for _, line in sorted(enumerate(lines), key=key)]
 
 
-def _side_by_side(lines: list[_Line], lefts: list[float], full: float) -> list[float]:
+def _side_by_side(lines: list[_PageLine], lefts: list[float], full: float) -> list[float]:
     """The column starts among ``lefts`` that stand beside another column: a full line starting
     there has a full line beside it. An indented abstract or quotation of a one-column page is
     no column (nothing stands beside it), nor is a title wider than a column."""
@@ -406,31 +406,31 @@ def _side_by_side(lines: list[_Line], lefts: list[float], full: float) -> list[f
     ]
 
 
-def _beside(line: _Line, other: _Line) -> bool:
+def _beside(line: _PageLine, other: _PageLine) -> bool:
     """Whether two lines stand at the same height, apart from each other."""
     return _level(line, other) and (other.x >= line.right or other.right <= line.x)
 
 
-def _level(line: _Line, other: _Line) -> bool:
+def _level(line: _PageLine, other: _PageLine) -> bool:
     """Whether two lines stand at the same height: their glyphs' heights overlap."""
     return other.y < line.y + line.size and line.y < other.y + other.size
 
 
-def _columns(lines: list[_Line], lefts: list[float]) -> dict[float, list[_Line]]:
+def _columns(lines: list[_PageLine], lefts: list[float]) -> dict[float, list[_PageLine]]:
     """A page's lines by the column they stand in (a table in one column is not joined with
     lines of the other)."""
-    columns: dict[float, list[_Line]] = {}
+    columns: dict[float, list[_PageLine]] = {}
     for line in lines:
         left = max((x for x in lefts if x <= line.x + line.size), default=lefts[0])
         columns.setdefault(left, []).append(line)
     return columns
 
 
-def _aligned(row: list[_Line], other: list[_Line]) -> bool:
+def _aligned(row: list[_PageLine], other: list[_PageLine]) -> bool:
     """Whether a cell of ``row`` after its first starts, ends or is centred where one of
     ``other``'s does: the two rows are a table's."""
 
-    def edges(r: list[_Line]) -> list[tuple[float, float, float]]:
+    def edges(r: list[_PageLine]) -> list[tuple[float, float, float]]:
         cells = sorted((c for line in r for c in line.cells), key=lambda c: c.x)[1:]
         return [(c.x, c.right, (c.x + c.right) / 2) for c in cells]
 
@@ -441,12 +441,12 @@ def _aligned(row: list[_Line], other: list[_Line]) -> bool:
     )
 
 
-def _compose(lines: list[_Line], page_count: int, body: float, full: float) -> PdfText:
+def _compose(lines: list[_PageLine], page_count: int, body: float, full: float) -> PdfText:
     spacing = _line_spacing(lines, body)
     paragraphs: list[_Paragraph] = []
-    aside: list[_Line] = []  # floats met while a paragraph is open: they follow it
+    aside: list[_PageLine] = []  # floats met while a paragraph is open: they follow it
 
-    def start(line: _Line) -> None:
+    def start(line: _PageLine) -> None:
         for kept in aside:
             if not paragraphs or _starts_paragraph(paragraphs[-1], kept, spacing, full):
                 paragraphs.append(_Paragraph())
@@ -490,16 +490,16 @@ def _compose(lines: list[_Line], page_count: int, body: float, full: float) -> P
     return PdfText(text=text, page_starts=page_starts)
 
 
-def _ends(line: _Line) -> bool:
+def _ends(line: _PageLine) -> bool:
     return line.table or bool(_ENDS_SENTENCE.search(line.text))
 
 
-def _open(last: _Line, body: float) -> bool:
+def _open(last: _PageLine, body: float) -> bool:
     """Whether a body paragraph ending in ``last`` is left open, to go on further down."""
     return round(last.size, 1) == body and not last.bold and not _ends(last)
 
 
-def _floats(line: _Line, last: _Line, full: float) -> bool:
+def _floats(line: _PageLine, last: _PageLine, full: float) -> bool:
     """Whether ``line`` stands apart from the open paragraph ending in ``last``: a footnote, a
     table, a figure's labels or caption."""
     # A caption's middle is the column's, and it stops short of the column's right edge (a
@@ -515,14 +515,14 @@ def _floats(line: _Line, last: _Line, full: float) -> bool:
     )
 
 
-def _body_size(lines: list[_Line]) -> float:
+def _body_size(lines: list[_PageLine]) -> float:
     sizes: Counter[float] = Counter()
     for line in lines:
         sizes[round(line.size, 1)] += len(line.text)
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _line_spacing(lines: list[_Line], body: float) -> float:
+def _line_spacing(lines: list[_PageLine], body: float) -> float:
     """The usual distance between two body lines of one paragraph."""
     gaps = [
         a.y - b.y
@@ -535,7 +535,7 @@ def _line_spacing(lines: list[_Line], body: float) -> float:
     return statistics.quantiles(gaps, n=4)[0] if len(gaps) >= 2 else 1.2 * body
 
 
-def _full_width(lines: list[_Line], body: float) -> float:
+def _full_width(lines: list[_PageLine], body: float) -> float:
     """How wide a full line of body text is: most lines of a paragraph are full."""
     widths = sorted(line.width for line in lines if round(line.size, 1) == body)
     return widths[int(0.9 * (len(widths) - 1))] if widths else 0.0
@@ -543,7 +543,7 @@ def _full_width(lines: list[_Line], body: float) -> float:
 
 def _starts_paragraph(
     paragraph: _Paragraph,
-    line: _Line,
+    line: _PageLine,
     spacing: float,
     full: float,
     before: _Paragraph | None = None,
