@@ -76,7 +76,7 @@ class CitationEngineBot:
         p = self._bot.paragraph(node.metadata["doc_id"], int(node.metadata["paragraph"]))
         return Passage(
             doc_id=p.doc_id,
-            paragraph=p.n,
+            paragraph=p.paragraph,
             text=p.text,
             score=score or 0.0,
             start=p.start,

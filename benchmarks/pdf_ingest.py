@@ -9,7 +9,7 @@ tests use (``tests/pdf_maker.py``, reportlab): half in one column, half in two, 
 running header, page numbers, hyphenated line ends and a heading hierarchy. Then, each in a
 fresh process so that peak RSS is its own:
 
-- ``extract``: ``load_document`` on every file (pypdf plus askdef's layout rules), nothing else;
+- ``extract``: ``load_document`` on every file (pdfminer.six, askdef's rules), nothing else;
 - ``ingest``: ``askdef index`` as a user runs it (extract, split, chunk, embed, write), with
   the time inside the embedding model counted separately.
 
@@ -141,7 +141,7 @@ def main() -> None:
     print("| stage | seconds | pages/s | peak RSS |")
     print("| --- | ---: | ---: | ---: |")
     print(
-        f"| extraction alone (pypdf + layout) | {extract['seconds']:.1f} | "
+        f"| extraction alone (the PDF reader) | {extract['seconds']:.1f} | "
         f"{pages / extract['seconds']:.1f} | {extract['peak_mb']:.0f} MB |"
     )
     print(

@@ -124,7 +124,7 @@ def score(name: str, source: Source, read: str) -> Score:
     pairs = list(itertools.pairwise(found))
     order = sum(a < b for a, b in pairs) / max(1, len(pairs))
 
-    paragraphs = split_paragraphs(name, read)
+    paragraphs = split_paragraphs(name, read, marked_headings_only=True)
     section_of = {norm(p.text): p.section for p in paragraphs}
     headed = [(s, norm(t)) for s, t in source.paragraphs if s is not None and norm(t) in section_of]
     right = sum(1 for s, t in headed if norm((section_of[t] or "").lstrip("# ")) == norm(s))

@@ -73,6 +73,17 @@ def _set(module: str, **values: Any) -> Patch:
     return patch
 
 
+def _set_attr(module: str, owner: str, **values: Any) -> Patch:
+    def patch(mp: Any) -> None:
+        import importlib
+
+        target = getattr(importlib.import_module(module), owner)
+        for name, value in values.items():
+            mp.setattr(target, name, value)
+
+    return patch
+
+
 def _both(*patches: Patch) -> Patch:
     def patch(mp: Any) -> None:
         for p in patches:
@@ -141,6 +152,10 @@ RULES: dict[str, tuple[str, Patch]] = {
     "number_words": (
         'a number word before a unit is no number ("twelve weeks" states nothing)',
         _number_words,
+    ),
+    "repeated": (
+        "a follow-up's quotes that repeat the previous answer need not answer the words typed",
+        _set_attr("askdef.answer.relevance", "FollowUp", repeats=lambda self, sentence: False),
     ),
     # sentence scores
     "word_weights": ("every word weighs 1 (no inverse document frequency)", _word_weights),
@@ -333,7 +348,7 @@ def main() -> None:
         questions = chosen_lines(args.questions, args.lines, args.limit, Path(tmp))
         for rule in (None, *chosen):
             with without(rule):
-                report = bot.evaluate(questions, progress=False, judge="none")
+                report = bot.evaluate(questions, progress=False, grader="none")
             m = report.metrics
             results[rule or "none (as shipped)"] = m
             cells = " | ".join(f"{m.get(k, float('nan')):.3f}" for k in SHOWN)

@@ -30,7 +30,10 @@ def main() -> int:
     parser.add_argument("--generator", default="extractive")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument(
-        "--judge", default="none", help="citation precision judge: local, openai or none"
+        "--judge",
+        dest="grader",
+        default="none",
+        help="the precision grader (citation precision): local, openai or none",
     )
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "askdef-squad"
@@ -39,7 +42,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from askdef import AskDef, Settings
-    from askdef.eval.report import metrics_table, write_report
+    from askdef.eval.report import write_report
+    from askdef.eval.report_markdown import metrics_table
 
     corpus_dir = args.workdir / "corpus"
     if not corpus_dir.is_dir():
@@ -54,7 +58,7 @@ def main() -> int:
         )
     )
     bot.ingest()
-    report = bot.evaluate(questions, k=10, judge=args.judge)
+    report = bot.evaluate(questions, k=10, grader=args.grader)
     write_report(report, args.out)
     print(metrics_table(report.metrics))
     return 0

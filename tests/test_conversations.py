@@ -55,6 +55,21 @@ def test_unanswerable_follow_up_is_refused(handbook: AskDef) -> None:
     assert answer.refused and answer.citations == []
 
 
+def test_unanswerable_follow_up_right_after_one_turn_is_refused(handbook: AskDef) -> None:
+    """The condensed query still holds the question before it, which the previous answer's
+    sentence answers: repeating that sentence must answer what was typed."""
+    history = _turn(handbook, "How much is the home office allowance?")
+    answer = handbook.ask("Can I claim my internet costs as well?", history=history)
+    assert answer.refused and answer.citations == []
+    assert "home office allowance" in answer.query  # the conversation was still searched
+
+
+def test_follow_up_answered_by_the_previous_sentence_is_answered(handbook: AskDef) -> None:
+    history = _turn(handbook, "How much is the home office allowance?")
+    answer = handbook.ask("What can it be spent on?", history=history)
+    assert "a desk, a chair or a screen" in answer.text  # the same sentence, asked about again
+
+
 def test_follow_up_through_the_client(handbook: AskDef) -> None:
     with running(handbook) as url, Client(url) as remote:
         history = _turn(remote, "What is the hotel limit per night?")

@@ -16,6 +16,8 @@ from fake_judge import ScriptedJudge
 from askdef import Answer, AskDef, Citation, Passage, Settings
 from askdef.answer.prompts import REFUSAL
 from askdef.errors import InputError, QuestionTooLongError
+from askdef.eval.charts import tradeoff_svg
+from askdef.eval.compare import compare
 from askdef.eval.evaluation import EvalReport, EvalRow, aggregate, evaluate, score_row
 from askdef.eval.metrics import (
     answer_coverage,
@@ -33,7 +35,7 @@ from askdef.eval.metrics import (
 )
 from askdef.eval.progress import Progress
 from askdef.eval.questions import Gold, Question, load_questions
-from askdef.eval.report import compare, report_data, tradeoff_svg, write_report
+from askdef.eval.report import report_data, write_report
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"
@@ -54,9 +56,9 @@ def _passage(n: int, text: str, doc_id: str = ARTICLE) -> Passage:
     return Passage(doc_id=doc_id, paragraph=n, text=text, score=1.0, start=0, end=len(text))
 
 
-def _citation(n: int, passage: Passage) -> Citation:
+def _citation(n: int, passage: Passage, quote: str = "") -> Citation:
     return Citation(
-        n=n, doc_id=passage.doc_id, paragraph=passage.paragraph, quote="", start=0, end=0
+        n=n, doc_id=passage.doc_id, paragraph=passage.paragraph, quote=quote, start=0, end=0
     )
 
 
@@ -127,7 +129,7 @@ BUDGET_CLAIM = "Japan will raise its defense budget to 2% of GDP by 2027."
 CULTURE_CLAIM = "Japanese companies operate with caution and formality."
 
 
-def test_citation_precision_asks_the_judge_about_each_sentence_marker_pair() -> None:
+def test_citation_precision_grades_each_sentence_marker_pair_on_the_whole_paragraph() -> None:
     budget, culture = _passage(11, BUDGET), _passage(17, CULTURE)
     answer = Answer(
         question="q",
@@ -137,14 +139,18 @@ def test_citation_precision_asks_the_judge_about_each_sentence_marker_pair() -> 
             "Japanese companies operate with caution and formality [2]. "  # ¶17 does
             "Nothing backs this sentence [3]."  # a marker without a citation
         ),
-        citations=[_citation(1, budget), _citation(2, culture)],
+        citations=[  # the quotes the verifier chose: shorter than their paragraphs
+            _citation(1, budget, "increase its defense budget to 2% of GDP by 2027"),
+            _citation(2, culture, "caution and formality"),
+        ],
         passages=[budget, culture],
         generator="test",
     )
-    judge = ScriptedJudge((BUDGET, BUDGET_CLAIM), (CULTURE, CULTURE_CLAIM))
-    assert citation_support(answer, judge) == (2, 4)
-    # the whole cited paragraph is the premise, not a quote the verifier chose
-    assert (BUDGET, CULTURE_CLAIM) in judge.asked and len(judge.asked) == 3
+    # this grader says yes only when shown a whole paragraph that states the sentence
+    grader = ScriptedJudge((BUDGET, BUDGET_CLAIM), (CULTURE, CULTURE_CLAIM))
+    assert citation_support(answer, grader) == (2, 4)
+    # a marker with no citation behind it is unsupported, even for a grader that says yes to all
+    assert citation_support(answer, ScriptedJudge(everything=True)) == (3, 4)
 
 
 def test_refusal_accuracy_and_false_refusal_rate() -> None:
@@ -183,7 +189,7 @@ def test_score_row_checks_an_answerable_question() -> None:
     answer = _answer("Japan will raise its defense budget to 2% of GDP by 2027 [1].", [budget])
     judge = ScriptedJudge((BUDGET, BUDGET_CLAIM))
     gold = Gold.of([(ARTICLE, 11)])
-    row = score_row(question, gold, [_passage(3, "x"), budget], answer, k=5, judge=judge)
+    row = score_row(question, gold, [_passage(3, "x"), budget], answer, k=5, grader=judge)
     assert (row.coverage, row.hit, row.reciprocal_rank, row.citation_recall) == (
         1.0,
         True,
@@ -218,7 +224,7 @@ def test_score_row_wants_a_refusal_for_an_unanswerable_question() -> None:
     assert refused.checks == {"refused": True} and refused.passed
     assert refused.hit is None and refused.coverage is None and refused.citation_precision is None
     wrong = _answer("Japan rose [1].", [_passage(1, "x")])
-    answered = score_row(question, None, [], wrong, k=5, judge=ScriptedJudge())
+    answered = score_row(question, None, [], wrong, k=5, grader=ScriptedJudge())
     assert answered.checks == {"refused": False, "citations_supported": False}
     assert not answered.passed
 
@@ -340,7 +346,7 @@ def test_evaluate_skips_malformed_lines_and_keeps_going(tmp_path: Path) -> None:
     ]
     bot = _FakeBot(Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index"))
     path = _write_lines(tmp_path / "q.jsonl", lines)
-    report = evaluate(bot, path, progress=False, judge="none")  # type: ignore[arg-type]
+    report = evaluate(bot, path, progress=False, grader="none")  # type: ignore[arg-type]
     assert [r.id for r in report.rows] == ["budget", "boom", "lost"]
     assert len(report.skipped_lines) == 1
     assert report.skipped_lines[0].startswith("line 2: not valid JSON (Expecting value")
@@ -357,7 +363,7 @@ def test_eval_not_on_a_terminal_prints_its_running_figures_every_ten_questions(
     question = {"question": "How much?", "answers": ["2% of GDP"], "answerable": True}
     lines = [json.dumps({"id": f"q{i}", **question}) for i in range(12)]
     bot = _FakeBot(Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index"))
-    evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), judge="none")  # type: ignore[arg-type]
+    evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), grader="none")  # type: ignore[arg-type]
     shown = [line for line in capsys.readouterr().err.splitlines() if line.startswith("eval")]
     assert shown[0] == "eval: 12 questions; loading the models"
     assert [line.split(":")[0] for line in shown[1:]] == ["eval 1/12", "eval 10/12", "eval 12/12"]
@@ -581,7 +587,7 @@ def e2e_report(indexed: AskDef, tmp_path: Path) -> Iterator[EvalReport]:
         settings=Settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="extractive")
     )
     lines = [json.dumps(row) for row in E2E[:2]] + ["{oops"] + [json.dumps(r) for r in E2E[2:]]
-    yield evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), progress=False, judge="none")
+    yield evaluate(bot, _write_lines(tmp_path / "q.jsonl", lines), progress=False, grader="none")
 
 
 def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_path: Path) -> None:
@@ -593,7 +599,7 @@ def test_end_to_end_extractive_eval_on_the_corpus(e2e_report: EvalReport, tmp_pa
     assert metrics["hit@5"] == 1.0 and metrics["citation_recall"] == 1.0
     assert metrics["refusal_accuracy"] == 1.0 and metrics["false_refusal_rate"] == 0.0
     assert metrics["answer_coverage"] == 1.0
-    assert "citation_precision" not in metrics and report.judge == "none"  # no judge ran
+    assert "citation_precision" not in metrics and report.grader == "none"  # no grader ran
     assert metrics["latency_p95"] >= metrics["latency_p50"] > 0
     assert 0 < metrics["first_token_latency_p50"] <= metrics["latency_p95"]
     # what is shown comes after the generator's first text: it waits for its check
@@ -616,8 +622,8 @@ def test_citation_precision_is_judged_by_the_local_model_when_asked(
         settings=Settings(corpus_dir=s.corpus_dir, index_dir=s.index_dir, generator="extractive")
     )
     path = _write_lines(tmp_path / "q.jsonl", [json.dumps(row) for row in E2E[:2]])
-    report = evaluate(bot, path, progress=False, judge="local")
-    assert report.judge == "local"
+    report = evaluate(bot, path, progress=False, grader="local")
+    assert report.grader == "local"
     assert sum(r.citations_checked for r in report.rows) >= 2
     # extractive answers are the documents' own sentences: the judge finds them stated
     assert report.metrics["citation_precision"] >= 0.5
@@ -626,7 +632,7 @@ def test_citation_precision_is_judged_by_the_local_model_when_asked(
 
 def test_conversations_are_scored_turn_by_turn_and_follow_ups_apart(handbook: AskDef) -> None:
     conversations = Path(__file__).resolve().parents[1] / "eval" / "conversations.jsonl"
-    report = evaluate(handbook, conversations, progress=False, judge="none")
+    report = evaluate(handbook, conversations, progress=False, grader="none")
     ids = [row.id for row in report.rows]
     assert ids[:3] == [f"hb-annual-parttime-sick/{n}" for n in (1, 2, 3)]  # turns in order
     assert all(i.startswith("hb-") for i in ids)  # the bundled corpus's are left out, saying so

@@ -64,11 +64,12 @@ def _signalled_while_embedding(command: list[str], sent: signal.Signals) -> tupl
         if not chunk:
             break
         shown += chunk.decode(errors="replace")
-        if not signalled and re.search(r"\| *[1-9]\d*/\d+ ", shown):  # "| 64/6123 "
-            writer.send_signal(sent)
+        bars = re.findall(r"\| *(\d+)/(\d+) ", shown)  # "| 64/6123 "
+        if not signalled and bars and 0 < int(bars[-1][0]) < int(bars[-1][1]):
+            writer.send_signal(sent)  # mid-build: a finished bar is too late to interrupt
             signalled = True
     os.close(terminal)
-    assert signalled, f"the bar never showed a text embedded: {shown}"
+    assert signalled, f"the bar never showed a build under way: {shown}"
     return writer.wait(), shown
 
 

@@ -28,7 +28,7 @@ Leave a Reply
 
 def test_offsets_round_trip_and_numbering() -> None:
     paragraphs = split_paragraphs("page.txt", PAGE)
-    assert [p.n for p in paragraphs] == list(range(1, len(paragraphs) + 1))
+    assert [p.paragraph for p in paragraphs] == list(range(1, len(paragraphs) + 1))
     for p in paragraphs:
         assert PAGE[p.start : p.end] == p.text
         assert p.doc_id == "page.txt"
@@ -104,7 +104,7 @@ def test_a_text_without_line_breaks_becomes_paragraphs_of_bounded_size() -> None
     paragraphs = split_paragraphs("long.txt", text)
     assert max(len(p.text) for p in paragraphs) <= MAX_PARAGRAPH_CHARS
     assert all(text[p.start : p.end] == p.text for p in paragraphs)
-    assert [p.n for p in paragraphs] == list(range(1, len(paragraphs) + 1))
+    assert [p.paragraph for p in paragraphs] == list(range(1, len(paragraphs) + 1))
     assert {p.section for p in paragraphs} == {"Long report"}
     # every sentence is whole in one paragraph, none lost, in order
     cut = [text[p.start + a : p.start + b] for p in paragraphs for a, b in sentence_spans(p.text)]

@@ -179,13 +179,14 @@ class AskDef:
         raise AssertionError("stream() always ends with an Answer")
 
     def evaluate(
-        self, questions: str | Path, *, progress: bool = True, k: int = 5, judge: str = "auto"
+        self, questions: str | Path, *, progress: bool = True, k: int = 5, grader: str = "auto"
     ) -> EvalReport:
-        """Score answers and retrieval on a JSONL question set; ``judge`` (local, openai,
-        none, auto) grades citation precision. See ``askdef.eval.evaluation``."""
+        """Score answers and retrieval on a JSONL question set; ``grader`` (local, openai,
+        none, auto) is the LLM that grades citation precision, not ``judge``. See
+        ``askdef.eval.evaluation``."""
         from askdef.eval.evaluation import evaluate
 
-        return evaluate(self, Path(questions), progress=progress, k=k, judge=judge)
+        return evaluate(self, Path(questions), progress=progress, k=k, grader=grader)
 
     def check(self) -> Manifest:
         """Open the live index, checking that its parts agree (see ``askdef.index.check``);

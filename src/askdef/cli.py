@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from askdef.errors import AskdefError, IndexMismatchError
+from askdef.settings import GENERATORS
 
 if TYPE_CHECKING:
     from askdef.api import AskDef
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     for answering in (ask, chat):
         answering.add_argument(
             "--generator",
-            choices=["auto", "openai", "local", "extractive"],
+            choices=GENERATORS,
             help="who writes the answer (default: auto, or ASKDEF_GENERATOR)",
         )
         answering.add_argument(
@@ -65,16 +66,18 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="score answers against a JSONL question set")
     ev.add_argument("questions", nargs="?", help="question set (JSONL, see docs/usage.md)")
-    ev.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    ev.add_argument("--generator", choices=GENERATORS)
     ev.add_argument("--out", default="eval-report", help="report folder (default: eval-report)")
     ev.add_argument("-k", type=int, default=5, help="retrieval depth for hit@k and MRR")
     ev.add_argument(
         "--judge",
+        dest="grader",
         choices=["auto", "local", "openai", "none"],
         default="auto",
-        help="which LLM grades citation precision, asked on its own (default auto: the openai "
-        "endpoint when configured, else the local model when installed; none: not measured). "
-        "The judge that verifies answers is ASKDEF_JUDGE (default: askdef's trained judge)",
+        help="the precision grader: which LLM grades citation precision, asked on its own "
+        "(default auto: the openai endpoint when configured, else the local model when "
+        "installed; none: not measured). The judge that verifies answers is ASKDEF_JUDGE "
+        "(default: askdef's trained judge)",
     )
     ev.add_argument(
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files"
@@ -83,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the web chat and HTTP API")
     add_address_arguments(serve)
-    serve.add_argument("--generator", choices=["auto", "openai", "local", "extractive"])
+    serve.add_argument("--generator", choices=GENERATORS)
     serve.set_defaults(run=_serve)
     return parser
 
@@ -259,7 +262,10 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from askdef.errors import InputError
-    from askdef.eval.report import compare, groups_table, judge_line, metrics_table, write_report
+    from askdef.eval.compare import compare
+    from askdef.eval.formatting import judge_line
+    from askdef.eval.report import write_report
+    from askdef.eval.report_markdown import groups_table, metrics_table
 
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])))
@@ -267,7 +273,7 @@ def _eval(args: argparse.Namespace) -> int:
     if not args.questions:
         raise InputError("Name a question set: `askdef eval eval/questions.jsonl`.")
     bot = _bot(args, **({"generator": args.generator} if args.generator else {}))
-    report = bot.evaluate(args.questions, k=args.k, judge=args.judge)
+    report = bot.evaluate(args.questions, k=args.k, grader=args.grader)
     for line in report.skipped_lines:
         print(f"skipped {line}", file=sys.stderr)
     paths = write_report(report, Path(args.out))

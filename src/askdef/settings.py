@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,9 @@ MAX_PDF_PAGES = 5_000
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 EmbedBackend = Literal["openvino", "onnx", "torch"]
+GeneratorChoice = Literal["auto", "openai", "local", "extractive"]
+# what --generator accepts (askdef ask, chat, eval, serve and app.py): Settings.generator's values
+GENERATORS: tuple[str, ...] = get_args(GeneratorChoice)
 
 
 def default_cache_dir() -> Path:
@@ -122,7 +125,7 @@ class Settings(BaseSettings):
         "naming another host are refused (421), which stops DNS rebinding.",
     )
 
-    generator: Literal["auto", "openai", "local", "extractive"] = Field(
+    generator: GeneratorChoice = Field(
         "auto",
         description="Who writes answers. auto: openai when OPENAI_BASE_URL or OPENAI_API_KEY is "
         "set, else the local model when installed, else extractive.",

@@ -18,7 +18,7 @@ class Paragraph(_Frozen):
     """One citable paragraph of a document; ``original[start:end] == text``."""
 
     doc_id: str = Field(description="Path relative to the corpus folder, POSIX separators.")
-    n: int = Field(description="1-based position among the document's kept paragraphs.")
+    paragraph: int = Field(description="1-based position among the document's kept paragraphs.")
     section: str | None = Field(description="Nearest title line above the paragraph.")
     text: str
     start: int = Field(description="Character offset of the paragraph in the document text.")
@@ -30,7 +30,7 @@ class Paragraph(_Frozen):
     @property
     def ref(self) -> str:
         """Human citation label, e.g. ``article.txt ¶7``, ``report.pdf p. 4 ¶12``."""
-        return label(self.doc_id, self.page, self.n)
+        return label(self.doc_id, self.page, self.paragraph)
 
 
 class Passage(_Frozen):

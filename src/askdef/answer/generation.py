@@ -11,7 +11,7 @@ from collections.abc import Generator as Stream
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from askdef.answer.claims import LEADING_MARKERS, MARKERS
 from askdef.answer.extractive import ExtractiveGenerator
@@ -148,18 +148,23 @@ def openai_configured() -> bool:
     return bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
 
 
+def auto_llm(settings: Settings) -> Literal["openai", "local"] | None:
+    """The LLM ``auto`` picks, for answers and for judging: ``openai`` when the environment
+    names an endpoint or key, else ``local`` when its model can run, else None."""
+    from askdef.answer import local_llm
+
+    if openai_configured():
+        return "openai"
+    if settings.local_model or local_llm.runtime_available():
+        return "local"
+    return None
+
+
 def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     """The generator ``settings.generator`` names; ``auto`` picks openai, local, extractive."""
     choice = settings.generator
     if choice == "auto":
-        from askdef.answer import local_llm
-
-        if openai_configured():
-            choice = "openai"
-        elif settings.local_model or local_llm.runtime_available():
-            choice = "local"
-        else:
-            choice = "extractive"
+        choice = auto_llm(settings) or "extractive"
     if choice == "openai":
         return ChatGenerator("openai", _openai_chat(settings), settings, scorer)
     if choice == "local":
@@ -194,17 +199,11 @@ def llm_judge(settings: Settings, choice: str, *, ask: Ask | None = None) -> Jud
     """An LLM asked yes/no, worded by ``ask`` (default: the verifier's question): ``openai``,
     ``local``, or ``auto``: the openai endpoint when one is configured, else the local model
     when it can run, else None."""
-    from askdef.answer import local_llm
     from askdef.answer.entailment import ChatJudge
 
     asked = {"ask": ask} if ask else {}
     if choice == "auto":
-        if openai_configured():
-            choice = "openai"
-        elif settings.local_model or local_llm.runtime_available():
-            choice = "local"
-        else:
-            return None
+        choice = auto_llm(settings) or "none"
     if choice == "openai":
         return ChatJudge("openai", lambda: _openai_chat(settings), **asked)
     if choice == "local":

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     import xllamacpp
 
 # Kinds of prompt whose fixed start (the system prompt) stays read in a slot of its own: the
-# answer, the entailment judge, the answer judge and the follow-up condenser. With one slot
-# every judge turn evicted the answer's prompt, and each answer read its ~105-token system
-# prompt again. A slot's context costs ~115 MB of RAM for the 1.5B model at 4,096 tokens.
-SLOTS = 4
+# answer, the entailment judge and the follow-up condenser. With one slot every judge turn
+# evicted the answer's prompt, and each answer read its ~105-token system prompt again. A
+# slot's context costs ~115 MB of RAM for the 1.5B model at 4,096 tokens, so the LLM's answer
+# judge (asked only with ASKDEF_JUDGE=local or openai: askdef's trained judge decides
+# answerability otherwise) shares the first slot rather than costing a fourth.
+SLOTS = 3
 _LOG_ERRORS_ONLY = 1  # llama.cpp's log verbosity: 1 prints errors (why a load failed) only
 
 

@@ -82,7 +82,8 @@ def stream_answer(
                 raise
             condensed = fallback.condense(question, history)
             notices.append(f"Could not condense the follow-up with {generator.name}: {exc}")
-        query = FollowUp(_tail(condensed, max_query_chars), asked=question)
+        said = [m["content"] for m in history if m.get("role") == "assistant"][-1:]
+        query = FollowUp(_tail(condensed, max_query_chars), asked=question, said=" ".join(said))
     passages = search(query)
     yield Retrieved(query=str(query), passages=passages)
     retrieval = time.perf_counter() - started

@@ -22,6 +22,7 @@ from askdef.types import Citation, Passage
 
 MIN_SCORE = 0.4  # below this a sentence does not answer the question
 MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
+REPEATED = 0.8  # share of a sentence's words in the previous answer that makes it a repeat
 # A sentence's score: its meaning (embedding cosine), and the share of the question's words in
 # its paragraph and in itself (see ``_relevances``).
 MEANING, IN_PARAGRAPH, IN_SENTENCE = 0.5, 0.25, 0.25
@@ -65,14 +66,23 @@ class FollowUp(str):
     """A follow-up's standalone query (the conversation's last question and this one, or a
     model's rewrite) that remembers what the user typed (``asked``): sentences are scored
     against both (see ``relevances``), so neither the follow-up's own words ("medical
-    certificate") nor the conversation's subject ("an employee who is ill") is lost."""
+    certificate") nor the conversation's subject ("an employee who is ill") is lost. It also
+    remembers the words of the answer before it (``said``): a quote that only ``repeats`` that
+    answer must answer what was typed (``askdef.answer.steps.JudgeAnswered``)."""
 
     asked: str
+    said: frozenset[str]  # the content words of the answer before it
 
-    def __new__(cls, query: str, asked: str) -> FollowUp:
+    def __new__(cls, query: str, asked: str, said: str = "") -> FollowUp:
         made = super().__new__(cls, query)
         made.asked = asked
+        made.said = frozenset(content_words(said))
         return made
+
+    def repeats(self, sentence: str) -> bool:
+        """Whether ``sentence`` was (almost word for word) in the answer before this one."""
+        words = content_words(sentence)
+        return bool(words) and len(words & self.said) >= REPEATED * len(words)
 
 
 def unmentioned(question: str, vocabulary: Vocabulary) -> list[str]:

@@ -120,7 +120,10 @@ class JudgeAnswered:
     documents say instead. A follow-up is answered when its quotes answer either its
     standalone query or the words typed: "Where could military research benefit citizens? What
     might academic institutions gain?" is two questions, and a quote answers only the second
-    (measured on ``eval/conversations.jsonl``, docs/answers.md)."""
+    (measured on ``eval/conversations.jsonl``, docs/answers.md). Quotes that only repeat the
+    previous answer must answer the words typed: the standalone query still holds the question
+    they answered, so "Can I claim my internet costs as well?" after the home office allowance
+    would otherwise be answered with the allowance again."""
 
     notice = (
         "The passages found are about this question's subject but do not answer what it asks "
@@ -133,9 +136,12 @@ class JudgeAnswered:
         if not cited:
             return checked
         quotes = [c.quote for c in cited]
-        answerability = ctx.entail.answerability(ctx.query, quotes)
-        if isinstance(ctx.query, FollowUp) and (answerability or 0.0) < ctx.answer_threshold:
-            typed = ctx.entail.answerability(ctx.query.asked, quotes)
+        query = ctx.query
+        if isinstance(query, FollowUp) and all(map(query.repeats, quotes)):
+            query = query.asked
+        answerability = ctx.entail.answerability(query, quotes)
+        if isinstance(query, FollowUp) and (answerability or 0.0) < ctx.answer_threshold:
+            typed = ctx.entail.answerability(query.asked, quotes)
             answerability = max(answerability or 0.0, typed) if typed is not None else answerability
         judge = ctx.entail.judge
         if answers(answerability, ctx) or judge is None:

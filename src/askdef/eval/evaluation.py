@@ -1,8 +1,8 @@
 """Evaluation: run a question set through askdef and measure its answers, retrieval and citations.
 
-Question sets (design §5 JSONL, or SQuAD rows; malformed lines land in
-``EvalReport.skipped_lines``) and gold paragraphs: ``askdef.eval.questions``; metric functions:
-``askdef.eval.metrics``.
+Question sets (JSONL, its format in docs/usage.md#askdef-eval, or SQuAD rows; malformed lines
+land in ``EvalReport.skipped_lines``) and gold paragraphs: ``askdef.eval.questions``; metric
+functions: ``askdef.eval.metrics``.
 
 Metrics, per question in ``EvalRow`` and aggregated in ``EvalReport.metrics`` (a metric no
 question applies to is left out):
@@ -19,12 +19,13 @@ question applies to is left out):
 - ``citation_recall``: 1 when a gold paragraph is among the answer's citations, else 0; mean
   over answerable questions with a gold paragraph.
 - ``citation_precision``: over every (sentence, marker) pair of the shown answers, the share
-  whose cited paragraph states the sentence according to the *precision judge*, pooled over all
-  questions (``askdef.eval.metrics.citation_support``). The judge is independent of the verifier's
-  decision: it reads the whole cited paragraph (``Answer.passages``), not the quote the verifier
-  chose, and is asked its own question (``askdef.answer.entailment.precision_messages``); ``--judge
-  openai`` makes it another model. ``EvalReport.judge`` names it; without one (``--judge
-  none``) the metric is absent and the report says "not measured".
+  whose cited paragraph states the sentence according to the *precision grader*, pooled over all
+  questions (``askdef.eval.metrics.citation_support``). The grader is an LLM independent of the
+  verifier's judge and decision: it reads the whole cited paragraph (``Answer.passages``), not the
+  quote the verifier chose, and is asked its own question
+  (``askdef.answer.entailment.precision_messages``); ``--judge openai`` makes it another model.
+  ``EvalReport.grader`` names it; without one (``--judge none``) the metric is absent and the
+  report says "not measured".
 - ``dropped_citations``: markers the verifier removed as unverifiable
   (``Answer.dropped_citations``), summed over all questions.
 - ``refusal_accuracy``: share of ``answerable: false`` questions refused;
@@ -48,7 +49,7 @@ follow-ups, and over each kind of follow-up.
 
 Checks, per question: answerable ones must be ``answered`` (not refused), reach full
 ``coverage``, ``retrieved`` (gold in the top k) and ``cites_gold``; unanswerable ones must be
-``refused``; with a judge, any answer with markers must have ``citations_supported``
+``refused``; with a grader, any answer with markers must have ``citations_supported``
 (precision 1).
 """
 
@@ -180,8 +181,9 @@ class EvalReport(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     questions_path: str = ""
     k: int = 5
-    judge: str = Field(
-        default="none", description="Who judged citation precision: local, openai or none."
+    grader: str = Field(
+        default="none",
+        description="The precision grader, which judged citation precision: local, openai or none.",
     )
     verifier: str = Field(
         default="none",
@@ -239,16 +241,16 @@ def score_row(
     answer: Answer,
     *,
     k: int,
-    judge: Judge | None = None,
+    grader: Judge | None = None,
     latency: float = 0.0,
     search_latency: float = 0.0,
 ) -> EvalRow:
     """Every metric and check of one answered question; citation precision only with a
-    ``judge``."""
+    ``grader``."""
     text = strip_markers(answer.text)
     prediction = answer.short or text
     ranked = [(p.doc_id, p.paragraph) for p in hits]
-    supported, checked = citation_support(answer, judge) if judge else (0, 0)
+    supported, checked = citation_support(answer, grader) if grader else (0, 0)
     answerable = question.answerable
     row = EvalRow(
         id=question.id,
@@ -378,7 +380,7 @@ def evaluate_question(
     corpus: CorpusParagraphs,
     *,
     k: int,
-    judge: Judge | None,
+    grader: Judge | None,
     history: list[dict[str, str]] | None = None,
 ) -> EvalRow:
     """Search and ask one question (with the conversation's ``history`` before it), then score
@@ -412,7 +414,7 @@ def evaluate_question(
         hits,
         answer,
         k=k,
-        judge=judge,
+        grader=grader,
         latency=latency,
         search_latency=search_latency,
     )
@@ -426,7 +428,7 @@ def evaluate(
     *,
     progress: bool = True,
     k: int = 5,
-    judge: str = "auto",
+    grader: str = "auto",
 ) -> EvalReport:
     """Run every question of ``questions_path`` through ``bot`` and measure the answers.
 
@@ -438,9 +440,10 @@ def evaluate(
     becomes a failed row with ``error`` set. Index errors propagate as ``bot.search`` raises
     them.
 
-    ``judge`` (``local``, ``openai``, ``none``, or ``auto``: the openai endpoint when one is
-    configured, else the local model when installed) judges citation precision: an LLM, never
-    the trained model that verified the answers; see the module docstring.
+    ``grader`` (``local``, ``openai``, ``none``, or ``auto``: the openai endpoint when one is
+    configured, else the local model when installed) is the precision grader, the LLM that
+    judges citation precision, never the judge that verified the answers; see the module
+    docstring.
     """
     path = Path(questions_path)
     questions, skipped = load_questions(path)
@@ -459,7 +462,9 @@ def evaluate(
     generator = bot.generator  # load the models before the clock starts
     bot.search("warm up", k=1)
     verifier = bot.judge
-    grader = llm_judge(bot.settings, judge, ask=precision_messages) if judge != "none" else None
+    graded_by = (
+        llm_judge(bot.settings, grader, ask=precision_messages) if grader != "none" else None
+    )
     corpus = CorpusParagraphs(bot.settings.corpus_dir)
     rows: list[EvalRow] = []
     history: list[dict[str, str]] = []
@@ -467,7 +472,7 @@ def evaluate(
         for question in questions:
             if question.turn == 1:
                 history = []
-            row = evaluate_question(bot, question, corpus, k=k, judge=grader, history=history)
+            row = evaluate_question(bot, question, corpus, k=k, grader=graded_by, history=history)
             rows.append(row)
             shown.add(row)
             history = [  # what the web chat sends: each question and the answer shown
@@ -485,7 +490,7 @@ def evaluate(
         settings=settings_summary(bot.settings, k=k, model=generator.model),
         questions_path=str(path),
         k=k,
-        judge=grader.name if grader else "none",
+        grader=graded_by.name if graded_by else "none",
         verifier=verifier.name if verifier else "none",
         answer_threshold=bot.settings.answer_threshold
         if bot.settings.answer_threshold is not None

@@ -1,7 +1,7 @@
 """Evaluation metrics: pure functions over answers, rankings and gold paragraphs.
 
-See ``askdef.eval.evaluation`` for what each aggregate means. Citation precision is an independent
-judge's verdict (``askdef.answer.entailment.precision_messages``: the whole cited paragraph against
+See ``askdef.eval.evaluation`` for what each aggregate means. Citation precision is the precision
+grader's verdict (``askdef.answer.entailment.precision_messages``: the whole cited paragraph against
 the sentence, asked in other words than the verifier asks), never the verifier's own decision.
 """
 
@@ -92,9 +92,9 @@ def citation_recall(citations: Sequence[Citation], gold: Gold) -> float:
     return float(any(gold.matches(c.doc_id, c.paragraph) for c in citations))
 
 
-def citation_support(answer: Answer, judge: Judge) -> tuple[int, int]:
+def citation_support(answer: Answer, grader: Judge) -> tuple[int, int]:
     """(supported, checked) over the answer's (sentence, marker) pairs: a pair is supported
-    when ``judge`` finds yes likelier than no for the cited paragraph's whole text stating the
+    when ``grader`` finds yes likelier than no for the cited paragraph's whole text stating the
     sentence (markers removed), its plain verdict rather than the verifier's stricter bar; a
     marker that resolves to no passage supports nothing."""
     texts = {(p.doc_id, p.paragraph): p.text for p in answer.passages}
@@ -105,7 +105,7 @@ def citation_support(answer: Answer, judge: Judge) -> tuple[int, int]:
             checked += 1
             key = cited.get(n)
             text = texts.get(key, "") if key else ""
-            supported += bool(text) and judge.entailment(text, claim.text) > 0.5
+            supported += bool(text) and grader.entailment(text, claim.text) > 0.5
     return supported, checked
 
 

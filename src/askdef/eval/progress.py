@@ -1,6 +1,6 @@
 """What ``askdef eval`` shows while it runs, so that a long run is never silent.
 
-A judge reads every answer (the local one takes seconds per answer), so the bundled 121
+The precision grader reads every answer (the local one takes seconds per answer), so the bundled 121
 questions take tens of minutes even with the extractive generator. On a terminal a tqdm bar
 carries the running figures; anywhere else (a pipe, a CI log) a line is printed after the first
 question, every ``every`` questions and after the last.

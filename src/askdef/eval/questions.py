@@ -1,6 +1,6 @@
 """Question sets for ``askdef eval``: reading JSONL rows and finding each row's gold paragraph.
 
-Question set: JSONL, one object a line (design §5)::
+Question set: JSONL, one object a line (docs/usage.md#askdef-eval)::
 
     {"id": str, "question": str, "answers": [str], "answerable": bool, "doc": str?, "quote": str?}
 
@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from askdef.errors import InputError
 from askdef.ingest.loading import SUPPORTED_SUFFIXES, corpus_files, doc_id_of, load_document
-from askdef.ingest.paragraphs import split_paragraphs
 from askdef.text import normalize
 from askdef.types import Paragraph
 
@@ -238,8 +237,7 @@ class CorpusParagraphs:
             return None
         doc_id = doc_id_of(path, self._dir)
         if doc_id not in self._cache:
-            document = load_document(path, self._dir)
-            self._cache[doc_id] = split_paragraphs(doc_id, document.text)
+            self._cache[doc_id] = load_document(path, self._dir).paragraphs()
         return self._cache[doc_id]
 
     def _index(self) -> dict[str, Path]:
@@ -274,7 +272,7 @@ def resolve_gold(question: Question, corpus: CorpusParagraphs) -> tuple[Gold | N
         if question.quote is None:
             return Gold.of(docs=[paragraphs[0].doc_id if paragraphs else doc]), []
         quote = normalize(question.quote)
-        found += [(p.doc_id, p.n) for p in paragraphs if quote in normalize(p.text)]
+        found += [(p.doc_id, p.paragraph) for p in paragraphs if quote in normalize(p.text)]
     if not found:
         return None, [f"quote not found in {question.doc or 'the corpus'}: {question.quote!r}"]
     return Gold.of(found), []

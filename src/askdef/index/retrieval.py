@@ -88,7 +88,7 @@ class Snapshot:
         _, section, start, end = paragraphs[n - 1]
         return Paragraph(
             doc_id=doc_id,
-            n=n,
+            paragraph=n,
             section=section,
             text=doc["text"][start:end],
             start=start,
@@ -114,19 +114,7 @@ class Snapshot:
             if key is None or key in seen:
                 continue
             seen.add(key)
-            p = self.paragraph(*key)
-            passages.append(
-                Passage(
-                    doc_id=p.doc_id,
-                    paragraph=p.n,
-                    text=p.text,
-                    score=score,
-                    start=p.start,
-                    end=p.end,
-                    section=p.section,
-                    page=p.page,
-                )
-            )
+            passages.append(Passage(**self.paragraph(*key).model_dump(), score=score))
             if len(passages) == k:
                 break
         return passages

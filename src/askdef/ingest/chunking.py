@@ -36,9 +36,9 @@ def chunk_paragraphs(paragraphs: Iterable[Paragraph], splitter: SentenceSplitter
         for i, piece in enumerate(pieces):
             nodes.append(
                 TextNode(
-                    id_=f"{p.doc_id}#{p.n}.{i}",
+                    id_=f"{p.doc_id}#{p.paragraph}.{i}",
                     text=piece,
-                    metadata={"doc_id": p.doc_id, "paragraph": p.n, "section": section},
+                    metadata={"doc_id": p.doc_id, "paragraph": p.paragraph, "section": section},
                     excluded_embed_metadata_keys=["doc_id", "paragraph"],
                     excluded_llm_metadata_keys=["doc_id", "paragraph"],
                     metadata_template="{value}",

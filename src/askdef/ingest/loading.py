@@ -14,8 +14,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from askdef.errors import CorpusNotFoundError, FileTooLargeError, UnreadableFileError
+from askdef.ingest.paragraphs import split_paragraphs
 from askdef.settings import MAX_FILE_CHARS, MAX_PDF_PAGES
-from askdef.types import SkippedFile
+from askdef.types import Paragraph, SkippedFile
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -49,6 +50,11 @@ class Document:
     text: str
     sha256: str
     page_starts: tuple[int, ...] = ()
+
+    def paragraphs(self) -> list[Paragraph]:
+        """The citable paragraphs, as indexed. A PDF's sections come only from the headings its
+        reader marked by font size and weight: a figure's labels are short lines too."""
+        return split_paragraphs(self.doc_id, self.text, marked_headings_only=bool(self.page_starts))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ Rules are generic (they would work on any scraped article), applied line by line
 - short title-like lines (few words, no sentence-ending punctuation, or a Markdown heading;
   never a table row)
   become the ``section`` of the paragraphs below them; of several title lines in a row only the
-  last is kept, since the earlier ones are captions, labels or the page's own title;
+  last is kept, since the earlier ones are captions, labels or the page's own title; for a PDF
+  only its Markdown heading lines do (``marked_headings_only``): its reader decided them from
+  font size and weight, and a figure's labels are short lines too;
 - a line that continues a hard-wrapped sentence joins the paragraph above it;
 - each list item is its own paragraph, its bullet left out of the offsets;
 - a paragraph over ``MAX_PARAGRAPH_CHARS`` (text without line breaks: an extracted page, a
@@ -94,7 +96,7 @@ def _is_title_case(text: str) -> bool:
     return sum(w[0].isupper() for w in long_words) * 2 >= len(long_words)
 
 
-def _lines(text: str) -> Iterator[_Line]:
+def _lines(text: str, marked_headings_only: bool) -> Iterator[_Line]:
     raw_lines: list[tuple[str, int, int]] = []
     offset = 0
     for raw in text.splitlines(keepends=True):
@@ -120,7 +122,9 @@ def _lines(text: str) -> Iterator[_Line]:
             and not previous.text.endswith(":")
         ):
             line = _Line("continuation", stripped, start, end)
-        elif _is_title(stripped, next_text):
+        elif (
+            _MD_HEADING.match(stripped) if marked_headings_only else _is_title(stripped, next_text)
+        ):
             line = _Line("title", _MD_HEADING.sub("", stripped).rstrip(":").strip(), start, end)
         else:
             line = _Line("body", stripped, start, end)
@@ -131,12 +135,15 @@ def _lines(text: str) -> Iterator[_Line]:
             previous = line
 
 
-def split_paragraphs(doc_id: str, text: str) -> list[Paragraph]:
-    """The document's paragraphs in order, numbered from 1, with offsets into ``text``."""
+def split_paragraphs(
+    doc_id: str, text: str, *, marked_headings_only: bool = False
+) -> list[Paragraph]:
+    """The document's paragraphs in order, numbered from 1, with offsets into ``text``; with
+    ``marked_headings_only`` (a PDF's text) only Markdown heading lines make sections."""
     spans: list[tuple[str | None, int, int]] = []
     section: str | None = None
     pending_title: str | None = None
-    for line in _lines(text):
+    for line in _lines(text, marked_headings_only):
         if line.kind == "title":
             pending_title = line.text
         elif line.kind == "continuation" and spans:
@@ -148,7 +155,9 @@ def split_paragraphs(doc_id: str, text: str) -> list[Paragraph]:
             spans.append((section, line.start, line.end))
     bounded = [(sec, a, b) for sec, start, end in spans for a, b in _bounded(text, start, end)]
     return [
-        Paragraph(doc_id=doc_id, n=i, section=sec, text=text[start:end], start=start, end=end)
+        Paragraph(
+            doc_id=doc_id, paragraph=i, section=sec, text=text[start:end], start=start, end=end
+        )
         for i, (sec, start, end) in enumerate(bounded, start=1)
     ]
 

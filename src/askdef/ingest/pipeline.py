@@ -43,7 +43,6 @@ from askdef.ingest.loading import (
     sha256_of,
     unsupported_reason,
 )
-from askdef.ingest.paragraphs import split_paragraphs
 from askdef.settings import Settings
 from askdef.types import IngestReport, SkippedFile
 
@@ -208,10 +207,10 @@ def _fill(
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
     nodes, sentences = [], []  # sentences: (doc_id, the text embedded for one sentence)
     for doc_id, doc in sorted(plan.new.items()):
-        paragraphs = split_paragraphs(doc_id, doc.text)
+        paragraphs = doc.paragraphs()
         docs[doc_id] = {
             "text": doc.text,
-            "paragraphs": [[p.n, p.section, p.start, p.end] for p in paragraphs],
+            "paragraphs": [[p.paragraph, p.section, p.start, p.end] for p in paragraphs],
         }
         if doc.page_starts:  # a PDF: the page of a paragraph or a quote is found from these
             docs[doc_id]["pages"] = list(doc.page_starts)

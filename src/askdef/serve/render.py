@@ -228,7 +228,7 @@ def document_page(
             else ""
         )
         parts.append(
-            f'<p id="p{p.n}"><a class="n" href="#p{p.n}">¶{p.n}</a>{page} '
+            f'<p id="p{p.paragraph}"><a class="n" href="#p{p.paragraph}">¶{p.paragraph}</a>{page} '
             f"{highlight(p.text, local)}</p>"
         )
     if original:

@@ -165,42 +165,51 @@ def ticking_async(
     return reader
 
 
+_SILENCE = ("silence", None)  # what a reader takes when no item came within a tick
+_DONE = object()  # what _unpack gives for the worker's last item
+
+
+def _unpack(item: tuple[str, Any]) -> Any:
+    """The event a reader yields for the worker's ``item`` (``None`` for silence), ``_DONE``
+    once the worker finished; the worker's error is raised here, in the reader."""
+    kind, payload = item
+    if kind == "error":
+        raise payload
+    return _DONE if kind == "done" else payload
+
+
 def _read(
     events: queue.SimpleQueue[tuple[str, Any]], stop: threading.Event, tick: float
 ) -> Iterator[StreamEvent | None]:
     try:
-        while True:
-            try:
-                kind, payload = events.get(timeout=tick)
-            except queue.Empty:
-                yield None
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise payload
-            yield payload
+        while (event := _unpack(_take(events, tick))) is not _DONE:
+            yield event
     finally:
         stop.set()
+
+
+def _take(events: queue.SimpleQueue[tuple[str, Any]], tick: float) -> tuple[str, Any]:
+    try:
+        return events.get(timeout=tick)
+    except queue.Empty:
+        return _SILENCE
 
 
 async def _read_async(
     events: asyncio.Queue[tuple[str, Any]], stop: threading.Event, tick: float
 ) -> AsyncIterator[StreamEvent | None]:
     try:
-        while True:
-            try:
-                kind, payload = await asyncio.wait_for(events.get(), tick)
-            except TimeoutError:
-                yield None
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise payload
-            yield payload
+        while (event := _unpack(await _take_async(events, tick))) is not _DONE:
+            yield event
     finally:
         stop.set()
+
+
+async def _take_async(events: asyncio.Queue[tuple[str, Any]], tick: float) -> tuple[str, Any]:
+    try:
+        return await asyncio.wait_for(events.get(), tick)
+    except TimeoutError:
+        return _SILENCE
 
 
 async def final_answer(events: AsyncIterator[StreamEvent | None]) -> Answer:

@@ -284,7 +284,7 @@ def add_address_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python app.py``: serve ./corpus (indexed into ./index) on http://127.0.0.1:7860."""
     from askdef.api import AskDef
-    from askdef.settings import Settings
+    from askdef.settings import GENERATORS, Settings
 
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the askdef web chat.")
     add_address_arguments(parser)
@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default: ./index or ASKDEF_INDEX_DIR)")
     parser.add_argument(
         "--generator",
-        choices=["auto", "openai", "local", "extractive"],
+        choices=GENERATORS,
         help="who writes the answers (default: auto, or ASKDEF_GENERATOR)",
     )
     args = parser.parse_args(argv)
