@@ -240,6 +240,10 @@ RULES: dict[str, tuple[str, Patch]] = {
         'an amount leaves out its currency ("150", not "150 euros")',
         _qt("_NUMBER", lambda qt: _cut(qt._NUMBER, rf"|{qt._CURRENCY}")),
     ),
+    "short_subject": (
+        "a quote about a neighbouring subject may give the short answer",
+        _qt("_subject", lambda qt: lambda kind, question, quote: set()),
+    ),
     "best_placed": (
         "of several times or numbers in a quote, none is chosen by its clause",
         _qt("_best_placed", lambda qt: lambda question, quote, found: found),

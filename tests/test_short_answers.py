@@ -1,5 +1,5 @@
 """Short answers through the real pipeline (extractive generator, trained judge) on a made-up
-HR and expenses handbook: the unit kept."""
+HR and expenses handbook: the unit kept, and none for a quantity of another subject."""
 
 from __future__ import annotations
 
@@ -52,3 +52,9 @@ def handbook(tmp_path_factory: pytest.TempPathFactory, embedder) -> AskDef:
 def test_a_short_answer_keeps_its_unit(handbook: AskDef, question: str, short: str) -> None:
     answer = handbook.ask(question)
     assert answer.short == short and short in answer.citations[0].quote
+
+
+def test_no_short_answer_for_the_quantity_of_another_subject(handbook: AskDef) -> None:
+    answer = handbook.ask("How many days of annual leave do part-time employees get?")
+    assert "pro rata" in answer.text  # the answer says it; twenty-five days is full-time staff's
+    assert answer.short is None

@@ -75,16 +75,23 @@ def _names(text: str, words: str) -> bool:
 def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | None:
     """The time or number ``question`` asks for, as written in the first of ``quotes`` (the
     verified quotes of ``answer``, in answer order) that holds one the question does not name,
-    with its unit or currency. Of several in that quote, the one ``answer`` also states, else
-    the one whose clause holds the most of the question's words ("deals signed in March,
-    investments up to 2025"). None when the question asks for neither, or which one is meant
-    stays a guess."""
+    with its unit or currency, unless another quote holds every question word it holds and more
+    (``_subject``): that one is about the subject asked, this one about its neighbour
+    (twenty-five days for full-time staff, when the question and the next quote are about
+    part-time staff).
+    Of several in that quote, the one ``answer`` also states, else the one whose clause holds
+    the most of the question's words ("deals signed in March, investments up to 2025"). None
+    when the question asks for neither, or which one is meant stays a guess."""
     kinds = asks_for(question)
     if len(kinds) != 1:  # two answers are wanted, or none of these kinds
         return None
     (kind,) = kinds
-    said, asked = normalize(answer), normalize(question)
-    for quote in quotes:  # a time or number the question names is not its answer
+    said = normalize(answer)
+    held = [_subject(kind, question, quote) for quote in quotes]
+    for i, quote in enumerate(quotes):
+        if any(words > held[i] for words in held):  # another quote says it of a closer subject
+            continue  # (full-time staff's days, when the next quote is about part-time staff)
+        asked = normalize(question)  # a time or number the question names is not its answer
         found = [m for m in _matches(kind, quote) if not _names(asked, normalize(m.group(0)))]
         if not found:
             continue
@@ -93,6 +100,13 @@ def short_answer(question: str, answer: str, quotes: Sequence[str]) -> str | Non
             found = _best_placed(question, quote, found)
         return found[0].group(0) if len(_distinct(found)) == 1 else None
     return None
+
+
+def _subject(kind: Kind, question: str, quote: str) -> set[str]:
+    """The question's words ``quote`` holds, apart from those of the times or numbers in it
+    ("days" of "twenty-five days"): what it says the quantity is of."""
+    amounts = " ".join(m.group(0) for m in _matches(kind, quote))
+    return (content_words(question) & content_words(quote)) - content_words(amounts)
 
 
 def _distinct(found: list[re.Match[str]]) -> set[str]:
