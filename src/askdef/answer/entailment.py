@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from askdef.safe_output import plain
-from askdef.text import WORD, normalize, sentence_spans
+from askdef.text import normalize, sentence_spans, words
 
 _SYSTEM = (
     "You check whether a text states a claim. Answer yes only if a reader of the text alone "
@@ -112,8 +112,8 @@ def _hinted(
     """Messages showing ``premise``, then ``asked`` (label, noun, text) and the words of its
     text that the premise does not use (less ``ignore``), then ``question``."""
     label, noun, text = asked
-    known = set(_words(premise)) | ignore
-    new = ", ".join(dict.fromkeys(w for w in _words(text) if w not in known)) or "none"
+    known = set(words(premise)) | ignore
+    new = ", ".join(dict.fromkeys(w for w in words(text) if w not in known)) or "none"
     user = (
         f"Text: {premise}\n\n{label}: {text}\n\n"
         f"Words of the {noun} that the text does not use: {new}.\n\n{question}"
@@ -126,10 +126,6 @@ def precision_messages(paragraph: str, sentence: str) -> list[dict[str, str]]:
     other words than the verifier's, without its hint."""
     user = f"Paragraph: {paragraph}\n\nSentence of the answer: {sentence}\n\nIs it supported?"
     return [{"role": "system", "content": PRECISION_SYSTEM}, {"role": "user", "content": user}]
-
-
-def _words(text: str) -> list[str]:
-    return WORD.findall(normalize(text))
 
 
 Ask = Callable[[str, str], list[dict[str, str]]]

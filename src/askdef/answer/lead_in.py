@@ -14,13 +14,10 @@ bundled coverage, 8 complete only one. In a full local run it completed the same
 
 from __future__ import annotations
 
-import re
-
-from askdef.text import content_words, mentions, names, numbers, sentence_spans
+from askdef.text import content_words, mentions, names, numbers, sentence_spans, words
 from askdef.types import Citation, Passage
 
 LEAD_IN_WORDS = 12
-_WORDS = re.compile(r"\w+")
 
 
 def continuations(question: str, citations: list[Citation], passages: list[Passage]) -> list[str]:
@@ -43,7 +40,7 @@ def continuations(question: str, citations: list[Citation], passages: list[Passa
 
 def _announces(sentence: str, question: str, asked: set[str]) -> bool:
     return (
-        len(_WORDS.findall(sentence)) <= LEAD_IN_WORDS
+        len(words(sentence)) <= LEAD_IN_WORDS
         and numbers(sentence) <= numbers(question)
         and all(mentions(asked, name) for name in names(sentence))
     )

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from askdef.text import NUMBER_WORD, UNIT, content_words, normalize
+from askdef.text import NUMBER, UNIT, content_words, normalize
 
 Kind = Literal["time", "number"]
 
@@ -35,11 +35,11 @@ _TIME = re.compile(
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
 _SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
 _CURRENCY = r"(?:euros?|dollars?|pounds?|yen|yuan|francs?|kronor|krona|rupees?|cents?)"
-# An amount as people write it, with its unit when one follows: "$5 billion", "2%",
-# "12 weeks", "six months" (a number word only before a unit: see askdef.text.NUMBER_WORD).
-_NUMBER = re.compile(
-    r"(?:[$€£¥]?\b\d(?:[\d,.]*\d)?\b(?: ?%| per ?cent\b)?"
-    rf"(?: (?:hundred|thousand|million|billion|trillion)\b)?|\b{NUMBER_WORD}(?= {UNIT}\b))"
+# An amount as people write it: a number (``askdef.text.NUMBER``) with its unit when one
+# follows: "$5 billion", "2%", "12 weeks", "six months".
+_AMOUNT = re.compile(
+    rf"[$€£¥]?\b{NUMBER}\b(?: ?%| per ?cent\b)?"
+    r"(?: (?:hundred|thousand|million|billion|trillion)\b)?"
     rf"(?: (?:{UNIT}|{_CURRENCY})\b)?",
     re.I,
 )
@@ -57,7 +57,7 @@ def asks_for(question: str) -> set[Kind]:
 
 
 def _matches(kind: Kind, text: str) -> list[re.Match[str]]:
-    return list((_TIME if kind == "time" else _NUMBER).finditer(text))
+    return list((_TIME if kind == "time" else _AMOUNT).finditer(text))
 
 
 def fits_question_type(question: str, sentence: str) -> bool:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     import bm25s
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-FORMAT = 3  # bump when paragraphs, chunks or BM25 tokens change: old indexes need --rebuild
+FORMAT = (
+    4  # bump when paragraphs, chunks, sentences or BM25 tokens change: old indexes need --rebuild
+)
 REBUILD_HINT = "run `askdef index --rebuild`"  # built with other settings: start afresh
 REPAIR_HINT = "run `askdef index` to repair it (it rebuilds the index from the corpus)"
 

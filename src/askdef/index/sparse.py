@@ -1,34 +1,19 @@
-"""The lexical side of the index: BM25 (bm25s) with English stopwords and a Snowball stemmer."""
+"""The lexical side of the index: BM25 (bm25s) over ``askdef.text.terms``, the same stemmed
+content words the rerank and the verifier compare."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import bm25s
 
 
-@functools.cache
-def _stemmer() -> Any:
-    import Stemmer
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    from askdef.text import terms
 
-    return Stemmer.Stemmer("english")
-
-
-def _tokenize(texts: list[str], return_ids: bool) -> Any:
-    import bm25s
-
-    from askdef.text import STOPWORDS
-
-    return bm25s.tokenize(
-        texts,
-        stopwords=sorted(STOPWORDS),
-        stemmer=_stemmer(),
-        return_ids=return_ids,
-        show_progress=False,
-    )
+    return [terms(text) for text in texts]
 
 
 def index_bm25(texts: list[str]) -> bm25s.BM25:
@@ -36,7 +21,7 @@ def index_bm25(texts: list[str]) -> bm25s.BM25:
     import bm25s
 
     retriever = bm25s.BM25()
-    retriever.index(_tokenize(texts, return_ids=True), show_progress=False)
+    retriever.index(_tokenize(texts), show_progress=False)
     return retriever
 
 
@@ -53,7 +38,7 @@ def load_bm25(folder: Path) -> bm25s.BM25:
 
 def bm25_search(retriever: bm25s.BM25, query: str, n: int, size: int) -> list[int]:
     """Positions (in chunk order) of the ``n`` best BM25 matches with a positive score."""
-    tokens = _tokenize([query], return_ids=False)
+    tokens = _tokenize([query])
     if not tokens[0] or size == 0:
         return []
     docs, scores = retriever.retrieve(tokens, k=min(n, size), show_progress=False)

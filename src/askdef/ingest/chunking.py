@@ -15,10 +15,18 @@ if TYPE_CHECKING:
 def make_splitter(
     chunk_size: int, chunk_overlap: int, tokenize: Callable[[str], list[str]]
 ) -> SentenceSplitter:
-    """A sentence-aware splitter that counts the embedding model's own word pieces."""
+    """A sentence-aware splitter that counts the embedding model's own word pieces and cuts
+    where the verifier's sentences end (``askdef.text.sentence_pieces``)."""
     from llama_index.core.node_parser import SentenceSplitter
 
-    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenize)
+    from askdef.text import sentence_pieces
+
+    return SentenceSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        tokenizer=tokenize,
+        chunking_tokenizer_fn=sentence_pieces,
+    )
 
 
 def chunk_paragraphs(paragraphs: Iterable[Paragraph], splitter: SentenceSplitter) -> list[TextNode]:
