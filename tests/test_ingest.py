@@ -313,6 +313,16 @@ def test_empty_or_missing_corpus(tmp_path: Path) -> None:
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
+def test_a_corpus_of_stopwords_alone_is_indexed_and_searched(tmp_path: Path, embedder) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("The of and.\n\nIt is a the.\n")
+    bot = AskDef(corpus_dir=tmp_path / "c", index_dir=tmp_path / "index")
+    assert bot.ingest().chunks == 2
+    assert {hit.paragraph for hit in bot.search("the of", k=2)} == {1, 2}
+    extractive = Settings(generator="extractive", corpus_dir=tmp_path / "c")
+    assert AskDef(index_dir=tmp_path / "index", settings=extractive).ask("What is it?").refused
+
+
 def test_html_is_indexed_as_visible_text(tmp_path: Path, embedder) -> None:
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "page.html").write_text(

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     import bm25s
 
 
+_NO_TERMS = "\x00"  # stands for a corpus with no content words at all ("The of and.")
+
+
 def _tokenize(texts: list[str]) -> list[list[str]]:
     from askdef.text import terms
 
@@ -21,7 +24,10 @@ def index_bm25(texts: list[str]) -> bm25s.BM25:
     import bm25s
 
     retriever = bm25s.BM25()
-    retriever.index(_tokenize(texts), show_progress=False)
+    tokens = _tokenize(texts)
+    if not any(tokens):  # bm25s cannot build an empty vocabulary: one word no query yields
+        tokens = [[_NO_TERMS]] * len(texts)
+    retriever.index(tokens, show_progress=False)
     return retriever
 
 
