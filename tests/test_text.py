@@ -17,6 +17,12 @@ def test_sentences_end_where_a_reader_ends_them() -> None:
         "Mr. Smith ran it, e.g. in winter.",
     ]
     assert "".join(sentence_pieces(LONG)) == LONG
+    image = "It builds greenhouses ![plan](http://x.example/p.png) for the colony. Wow! [1] Next."
+    assert [image[a:b] for a, b in sentence_spans(image)] == [
+        "It builds greenhouses ![plan](http://x.example/p.png) for the colony.",
+        "Wow!",
+        "[1] Next.",
+    ]  # a Markdown image's "![" ends no sentence
 
 
 def test_a_long_paragraph_is_chunked_at_the_verifiers_sentence_ends() -> None:

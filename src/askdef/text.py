@@ -91,7 +91,11 @@ def _punkt() -> PunktSentenceTokenizer:
 
 def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace."""
-    for start, end in _punkt().span_tokenize(text):
+    spans = iter(_punkt().span_tokenize(text))
+    for start, end in spans:
+        # "![" opens a Markdown image, not an exclamation: Punkt ends a sentence at its "!"
+        while text.startswith("![", end - 1) and (after := next(spans, None)) is not None:
+            end = after[1]
         while end > start and text[end - 1].isspace():
             end -= 1
         while start < end and text[start].isspace():
