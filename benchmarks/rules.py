@@ -42,7 +42,6 @@ SHOWN = (
     "exact_match",
     "f1",
 )
-NEVER = re.compile(r"(?!)")  # a pattern that matches nothing: the rule it stands for is off
 Patch = Callable[[Any], None]  # given a pytest MonkeyPatch, switches one rule off
 
 
@@ -113,12 +112,6 @@ def _number_words(mp: Any) -> None:
     mp.setattr(qt, "_NUMBER", _cut(qt._NUMBER, rf"|\b{text.NUMBER_WORD}(?= {text.UNIT}\b)"))
 
 
-def _question_type(mp: Any) -> None:
-    from askdef.answer import relevance
-
-    mp.setattr(relevance, "fits_question_type", lambda question, sentence: True)
-
-
 def _qt(name: str, make: Callable[[Any], Any]) -> Patch:
     """Sets ``askdef.answer.question_type.<name>`` to ``make(module)``."""
 
@@ -177,24 +170,8 @@ RULES: dict[str, tuple[str, Patch]] = {
         "the best three sentences over MIN_SCORE, however far below the best",
         _set("askdef.answer.extractive", KEEP_RATIO=0.0),
     ),
-    # the steps after a draft (AddMissedSentence and RescueExtractively do nothing for the
-    # extractive generator's own answers)
-    "AddMissedSentence": (
-        "no sentence the LLM left out is added",
-        _steps_without("AddMissedSentence"),
-    ),
-    "missed_margin": (
-        "AddMissedSentence adds the best sentence however little it beats the quotes",
-        _set("askdef.answer.relevance", MISSED_MARGIN=0.0),
-    ),
-    "question_type": (
-        'AddMissedSentence may offer a sentence without a time to "when"',
-        _question_type,
-    ),
-    "seasons": (
-        'a season or decade is no time for "when" (AddMissedSentence)',
-        _qt("_SEASON", lambda qt: NEVER),
-    ),
+    # the steps after a draft (RescueExtractively does nothing for the extractive generator's
+    # own answers)
     "RescueExtractively": (
         "a refused LLM answer is not replaced by the extractive one",
         _steps_without("RescueExtractively"),

@@ -11,7 +11,7 @@ from fake_judge import ScriptedJudge
 
 from askdef import Answer, AskDef, Delta, Fallback, Retrieved, Settings
 from askdef.answer.prompts import REFUSAL
-from askdef.answer.steps import AddMissedSentence, ContinueLeadIn
+from askdef.answer.steps import ContinueLeadIn
 from askdef.errors import GenerationError
 from askdef.text import sentence_spans
 from fake_openai import FakeOpenAI
@@ -198,37 +198,6 @@ def test_openai_follow_up_is_condensed_before_retrieval(openai_bot) -> None:
     assert answer.query == "Which European firms take part in Japan's F-X program?"
     assert "What is the F-X program?" in server.requests[0]["messages"][-1]["content"]
     assert answer.citations and answer.citations[0].paragraph == 10
-
-
-def test_a_clearly_better_sentence_the_model_left_out_is_added(openai_bot) -> None:
-    # The model quotes a true sentence near the topic that does not say who is involved.
-    near = (
-        "One notable example involved discussions around a next-generation fighter jet program, "
-        "where defense contractors from Japan, the United Kingdom, and Italy are reportedly "
-        "exploring joint development opportunities"
-    )
-    bot, _ = openai_bot([("cite", near)])
-    answer = bot.ask(FX_QUESTION)
-    assert not answer.refused and answer.text.startswith(near)
-    assert "Rolls-Royce" in answer.text and answer.notices == [AddMissedSentence.notice]
-    assert [c.paragraph for c in answer.citations][-1] == 10
-    assert FX_QUOTE in answer.citations[-1].quote
-
-
-def test_the_part_of_a_question_the_model_left_unanswered_is_added(openai_bot) -> None:
-    # A two-part question; the model answers only the first part.
-    first = (
-        "It is tempting to interpret Japan’s defense spending surge as primarily prompted by "
-        "regional uncertainties, such as North Korea’s missile tests or maritime disputes"
-    )
-    bot, _ = openai_bot([("cite", first)])
-    answer = bot.ask(
-        "What seems to drive Japan's defense spending surge, and which technologies is "
-        "Tokyo investing in?"
-    )
-    assert not answer.refused and answer.text.startswith(first)
-    assert "Tokyo is investing heavily in advanced technologies" in answer.citations[-1].quote
-    assert answer.notices == [AddMissedSentence.notice]
 
 
 def test_a_model_citing_an_announcing_opener_gets_the_sentence_that_says_it(openai_bot) -> None:

@@ -147,25 +147,13 @@ def test_sentences_keep_their_markers_wherever_they_are_written() -> None:
     ]
 
 
-def test_when_and_how_many_questions_need_a_time_or_a_number() -> None:
-    from askdef.answer.question_type import fits_question_type
-
-    assert not fits_question_type("When did they sign the pact?", "They signed a pact.")
-    assert fits_question_type("When did they sign the pact?", "They signed it in March.")
-    assert not fits_question_type("How many jets were ordered?", "Jets were ordered.")
-    assert fits_question_type("How many jets were ordered?", "They ordered 42 jets.")
-    assert fits_question_type("Who signed the pact?", "Japan signed it.")
-
-
 def test_numbers_written_as_words_with_their_unit_are_numbers() -> None:
-    from askdef.answer.question_type import fits_question_type, short_answer
+    from askdef.answer.question_type import short_answer
 
     probation = "The probation period lasts six months."
-    assert fits_question_type("How long is the probation period?", probation)
     assert short_answer("How long is the probation period?", probation, [probation]) == "six months"
     notice = "Either side may end the employment with one week of notice."
     assert short_answer("How much notice is needed?", notice, [notice]) == "one week"
-    assert not fits_question_type("How many firms are there?", "It is one of the largest.")
 
 
 def test_amounts_keep_their_unit_as_people_write_them() -> None:

@@ -10,7 +10,6 @@ from fake_judge import ScriptedJudge
 from askdef.answer.citations import Entailment, verify
 from askdef.answer.pipeline import checked_answer
 from askdef.answer.steps import (
-    AddMissedSentence,
     Checked,
     Context,
     ContinueLeadIn,
@@ -104,26 +103,6 @@ def test_judge_answered_keeps_an_answer_the_judge_finds_answering() -> None:
     assert not result.refused and result.answerability == 1.0 and result.notices == []
     unjudged = context()  # no judge: nothing to say
     assert JudgeAnswered()(checked(f"{BUDGET} [2]", unjudged), unjudged).answerability is None
-
-
-def test_add_missed_sentence_appends_what_the_model_left_out() -> None:
-    ctx = context(missed=lambda query, citations, passages: f"{BUDGET} [2]")
-    check = check_of(ctx)
-    draft = Draft(parsed(f"{OPENER} [1]"), MODEL, [])
-    revision = AddMissedSentence()(draft, check(draft), ctx, check)
-    assert revision is not None
-    assert revision.fallback is None and revision.answer.text.endswith(f"{BUDGET[:-1]} [2].")
-    assert [c.quote for c in revision.answer.citations] == [OPENER, BUDGET]
-    assert revision.answer.notices == [AddMissedSentence.notice]
-
-
-def test_add_missed_sentence_leaves_refusals_and_the_fallback_alone() -> None:
-    ctx = context(missed=lambda query, citations, passages: f"{BUDGET} [2]")
-    check = check_of(ctx)
-    refused = Draft(parsed("Nothing here."), MODEL, [])
-    assert AddMissedSentence()(refused, check(refused), ctx, check) is None
-    by_fallback = Draft(parsed(f"{OPENER} [1]"), Says("extractive", ""), [])
-    assert AddMissedSentence()(by_fallback, check(by_fallback), ctx, check) is None
 
 
 def test_rescue_shows_the_fallback_when_its_sentences_check_out() -> None:

@@ -142,8 +142,7 @@ class AskDef:
         """
         text = self._check_question(question)
         history = self._check_history(history or [])
-        from askdef.answer.extractive import MIN_SCORE, ExtractiveGenerator
-        from askdef.answer.relevance import missed_sentence
+        from askdef.answer.extractive import ExtractiveGenerator
 
         generator = self.generator
         snapshot = self._live_snapshot()
@@ -164,11 +163,6 @@ class AskDef:
             judge=self.judge,
             threshold=self.settings.entailment_threshold,
             answer_threshold=self.settings.answer_threshold,
-            missed=None
-            if generator.name == "extractive"  # it answers with the best sentences already
-            else lambda query, citations, passages: missed_sentence(
-                scorer, query, citations, passages, min_score=MIN_SCORE
-            ),
         )
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:

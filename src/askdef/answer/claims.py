@@ -1,10 +1,9 @@
 """An answer's claims: its sentences, each with the markers that cite it, parsed once.
 
 The citation verifier, the removal notices and the evaluation's precision judge read these
-claims instead of re-splitting the answer; a sentence the answer path adds later (one the
-model missed, the sentence after a lead-in) is parsed on its own and appended. A claim's
-content words are worked out on first use and kept, however many paragraphs it is compared
-with.
+claims instead of re-splitting the answer; a sentence the answer path adds later (the
+sentence after a lead-in) is parsed on its own and appended. A claim's content words are
+worked out on first use and kept, however many paragraphs it is compared with.
 """
 
 from __future__ import annotations

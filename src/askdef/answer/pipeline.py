@@ -20,14 +20,12 @@ from askdef.answer.question_type import short_answer
 from askdef.answer.relevance import FollowUp, unmentioned
 from askdef.answer.shown import Shown
 from askdef.answer.steps import (
-    AddMissedSentence,
     Check,
     Checked,
     Context,
     ContinueLeadIn,
     Draft,
     JudgeAnswered,
-    Missed,
     ReportRemovals,
     RescueExtractively,
     Step,
@@ -39,7 +37,7 @@ from askdef.safe_output import plain
 from askdef.types import Answer, Delta, Fallback, Passage, Retrieved, StreamEvent, Timings
 
 CHECKS: tuple[Check, ...] = (ReportRemovals(), JudgeAnswered())
-STEPS: tuple[Step, ...] = (AddMissedSentence(), RescueExtractively(), ContinueLeadIn())
+STEPS: tuple[Step, ...] = (RescueExtractively(), ContinueLeadIn())
 
 
 def stream_answer(
@@ -53,7 +51,6 @@ def stream_answer(
     judge: Judge | None = None,
     threshold: float | None = None,
     answer_threshold: float | None = None,
-    missed: Missed | None = None,
     max_query_chars: int | None = None,
 ) -> Iterator[StreamEvent]:
     """Events for one question: ``Retrieved``, ``Delta``s (maybe a ``Fallback``), ``Answer``.
@@ -67,9 +64,7 @@ def stream_answer(
     citations``: verbatim copies, or ``judge`` scoring at least ``threshold``), and an answer
     only when ``judge`` scores its quotes as answering the question at least
     ``answer_threshold`` (both by default the judge's own); otherwise it is refused with a
-    notice. ``missed(query, citations,
-    passages)`` may return a cited sentence a generator's verified answer left out. A
-    follow-up's condensed query keeps at most its last ``max_query_chars`` characters.
+    notice. A follow-up's condensed query keeps at most its last ``max_query_chars`` characters.
     """
     started = time.perf_counter()
     notices: list[str] = []
@@ -101,7 +96,6 @@ def stream_answer(
         else judge.answered
         if judge
         else 0.0,
-        missed=missed,
         unmentioned=bool(missing),
     )
     used, parts, first_token = generator, [], None

@@ -1,8 +1,8 @@
 """Questions that ask for a time or an amount, and the words of a sentence that answer them.
 
 "When ...?", "In which month ...?" want a time; "How many ...?", "What share ...?" a number.
-A sentence without one cannot answer such a question (``fits_question_type``), and a verified
-answer's quote that holds exactly one gives the short answer (``short_answer``: "March").
+A verified answer's quote that holds exactly one gives the short answer (``short_answer``:
+"March").
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ _TIME = re.compile(
     rf"(?:,? {_YEAR})?|{_YEAR}s?)\b"
 )
 _CLAUSE_ENDS = (",", ";", ":", "(", ")", " - ", "\u2013", "\u2014")  # and en and em dashes
-_SEASON = re.compile(r"\b(spring|summer|autumn|winter|decade|century)\b", re.I)
 _CURRENCY = r"(?:euros?|dollars?|pounds?|yen|yuan|francs?|kronor|krona|rupees?|cents?)"
 # An amount as people write it: a number (``askdef.text.NUMBER``) with its unit when one
 # follows: "$5 billion", "2%", "12 weeks", "six months".
@@ -58,14 +57,6 @@ def asks_for(question: str) -> set[Kind]:
 
 def _matches(kind: Kind, text: str) -> list[re.Match[str]]:
     return list((_TIME if kind == "time" else _AMOUNT).finditer(text))
-
-
-def fits_question_type(question: str, sentence: str) -> bool:
-    """A "when" question needs a time in the sentence; "how many/much" needs a number."""
-    kinds = asks_for(question)
-    return not kinds or any(
-        _matches(kind, sentence) or (kind == "time" and _SEASON.search(sentence)) for kind in kinds
-    )
 
 
 def _names(text: str, words: str) -> bool:

@@ -3,8 +3,7 @@
 Search re-orders the fused passages by their best sentence (``rerank``). The extractive
 generator answers with the best sentences; the LLM generators read only the best sentences of
 all the retrieved passages (``focus``: about a third of their words). Before any generator runs,
-a question naming what the corpus never mentions is refused (``unmentioned``); after, an LLM
-answer that left out a clearly better sentence gets it added (``missed_sentence``). Whether
+a question naming what the corpus never mentions is refused (``unmentioned``). Whether
 an answer's quotes answer the question is the judge's to say (``askdef.answer.entailment``).
 """
 
@@ -13,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from askdef.answer.question_type import fits_question_type
 from askdef.index.embedding import Embedder
 from askdef.index.vectors import sectioned
 from askdef.index.vocabulary import Vocabulary
 from askdef.text import content_words, mentions, names, numbers, sentence_spans
-from askdef.types import Citation, Passage
+from askdef.types import Passage
 
 MIN_SCORE = 0.4  # below this a sentence does not answer the question
-MISSED_MARGIN = 0.1  # how much better than the answer's quotes a sentence it left out must be
 REPEATED = 0.8  # share of a sentence's words in the previous answer that makes it a repeat
 # A sentence's score: its meaning (embedding cosine), and the share of the question's words in
 # its paragraph and in itself (see ``_relevances``).
@@ -174,54 +171,6 @@ def rerank(scorer: Scorer, question: str, passages: list[Passage]) -> list[Passa
         best.setdefault(s.passage, s.score)
     order = sorted(range(len(passages)), key=lambda i: -best.get(i, 0.0))
     return [passages[i].model_copy(update={"score": best.get(i, 0.0)}) for i in order]
-
-
-def quote_relevance(
-    scorer: Scorer, question: str, citations: list[Citation], passages: list[Passage]
-) -> float | None:
-    """The relevance to ``question`` of the best of the answer's quotes (None without any)."""
-    by_ref = {(p.doc_id, p.paragraph): p for p in passages}
-    quoted = [(by_ref[c.doc_id, c.paragraph], c.quote) for c in citations]
-    if not quoted:
-        return None
-    return max(relevances(scorer, question, quoted))
-
-
-def missed_sentence(
-    scorer: Scorer,
-    question: str,
-    citations: list[Citation],
-    passages: list[Passage],
-    *,
-    min_score: float,
-) -> str | None:
-    """A sentence of the passages that the answer's quotes leave out, with its ``[n]`` marker:
-    a small model often copies a neighbour of the sentence that answers, or answers one part of
-    a question. The best sentence scoring at least ``min_score`` is added when no quote holds
-    it and it scores ``MISSED_MARGIN`` above the best quote. (Measured on the bundled
-    questions: the margin adds a sentence to 6 of 75 answers, the gold paragraph then cited for
-    92% of them instead of 89%.)"""
-    fitting = [
-        s
-        for s in score_sentences(scorer, question, passages)
-        if fits_question_type(question, s.text) and s.score >= min_score
-    ]
-    if not fitting or _quoted(fitting[0], passages, citations):
-        return None
-    quoted = quote_relevance(scorer, question, citations, passages)
-    if quoted is None or fitting[0].score >= quoted + MISSED_MARGIN:
-        return _marked(fitting[0])
-    return None
-
-
-def _quoted(s: Scored, passages: list[Passage], citations: list[Citation]) -> bool:
-    p = passages[s.passage]
-    a, b = p.start + s.start, p.start + s.end
-    return any(c.overlaps(p.doc_id, a, b) for c in citations)
-
-
-def _marked(s: Scored) -> str:
-    return f"{s.text} [{s.passage + 1}]"
 
 
 def focus(passages: list[Passage], scored: list[Scored], budget: int) -> list[Passage]:

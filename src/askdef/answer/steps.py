@@ -21,13 +21,12 @@ from askdef.answer.lead_in import continuations
 from askdef.answer.relevance import FollowUp
 from askdef.safe_output import plain
 from askdef.text import normalize
-from askdef.types import Answer, Citation, Fallback, Passage
+from askdef.types import Answer, Fallback, Passage
 
 _REFUSING = re.compile(
     r"\b(do(es)? not|don't|doesn't|cannot|can't|could not|unable to)\b.{0,40}\b"
     r"(contain|answer|find|provide|mention|include|say|state|know)"
 )
-Missed = Callable[[str, list[Citation], list[Passage]], str | None]
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,6 @@ class Context:
     fallback: Generator | None
     entail: Entailment  # the judge, each sentence judged once however often re-checked
     answer_threshold: float
-    missed: Missed | None = None
     unmentioned: bool = False  # refused before generation: it names what the corpus lacks
 
 
@@ -157,21 +155,6 @@ class JudgeAnswered:
 def answers(answerability: float | None, ctx: Context) -> bool:
     """Whether quotes judged ``answerability`` pass ``JudgeAnswered`` (unjudged ones do)."""
     return answerability is None or answerability >= ctx.answer_threshold
-
-
-class AddMissedSentence:
-    """Appends the sentence of the documents that answers what the generator's verified
-    answer left out (``Context.missed``); not to the fallback's, made of the best ones."""
-
-    notice = "Added a sentence of the documents that answers what the model left out."
-
-    def __call__(
-        self, draft: Draft, answer: Answer, ctx: Context, check: Callable[[Draft], Answer]
-    ) -> Revision | None:
-        if answer.refused or draft.generator is not ctx.generator or ctx.missed is None:
-            return None
-        extra = ctx.missed(ctx.query, answer.citations, ctx.passages)
-        return _appended(draft, extra, self.notice, check) if extra else None
 
 
 class RescueExtractively:
