@@ -12,9 +12,12 @@ from askdef import AskDef
 from askdef.index.embedding import Embedder, load_embedder
 from askdef.settings import DEFAULT_EMBED_MODEL, Settings
 
-# Answers in tests are verified by askdef's trained judge: fast and the same on every run. The
-# LLM judges run only in the tests marked llm, which name them.
+# Answers in tests are verified by askdef's trained judge and written by the extractive
+# generator: fast and the same on every run. The 1.5B LLM (which "auto" picks when installed,
+# 1.6 GB as soon as a bot or server resolves its generator) runs only in the tests marked llm,
+# which name it.
 os.environ["ASKDEF_JUDGE"] = "trained"
+os.environ["ASKDEF_GENERATOR"] = "extractive"
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "corpus"

@@ -52,7 +52,13 @@ def _signalled_while_embedding(command: list[str], sent: signal.Signals) -> tupl
     # a terminal 24 lines by 100 columns: at the size of 0 a new one has, tqdm draws nothing
     fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     writer = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=its_end
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=its_end,
+        # as from a terminal: a child inherits an ignored SIGINT, and some library in this
+        # process (the suite's servers and browsers) may have set it so by now
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(its_end)
     shown, signalled = "", False
