@@ -17,7 +17,7 @@ import re
 
 from askdef.answer.citations import verify
 from askdef.answer.claims import Claim
-from askdef.answer.steps import Context, answers, parsed
+from askdef.answer.steps import Context, answers, judged_answerability, parsed
 
 _ENDS = ".!?\n"  # where a sentence may end
 _LETTER = re.compile(r"[^\W\d_]")  # a sentence has begun: its text is more than markers
@@ -68,5 +68,5 @@ class Shown:
             return ""
         if self._open is None:
             quotes = [c.quote for c in sorted(verified.citations, key=lambda c: c.n)]
-            self._open = answers(self._ctx.entail.answerability(self._ctx.query, quotes), self._ctx)
+            self._open = answers(judged_answerability(quotes, self._ctx), self._ctx)
         return self.extend(verified.text) if self._open else ""

@@ -133,14 +133,7 @@ class JudgeAnswered:
         cited = sorted(checked.verified.citations, key=lambda c: c.n)
         if not cited:
             return checked
-        quotes = [c.quote for c in cited]
-        query = ctx.query
-        if isinstance(query, FollowUp) and all(map(query.repeats, quotes)):
-            query = query.asked
-        answerability = ctx.entail.answerability(query, quotes)
-        if isinstance(query, FollowUp) and (answerability or 0.0) < ctx.answer_threshold:
-            typed = ctx.entail.answerability(query.asked, quotes)
-            answerability = max(answerability or 0.0, typed) if typed is not None else answerability
+        answerability = judged_answerability([c.quote for c in cited], ctx)
         judge = ctx.entail.judge
         if answers(answerability, ctx) or judge is None:
             return replace(checked, answerability=answerability)
@@ -150,6 +143,21 @@ class JudgeAnswered:
         return replace(
             checked, refused=True, answerability=answerability, notices=[*checked.notices, notice]
         )
+
+
+def judged_answerability(quotes: list[str], ctx: Context) -> float | None:
+    """How well ``quotes`` answer the question, as ``JudgeAnswered`` (and the stream's first
+    sentence, ``askdef.answer.shown``) judge it; None without a judge. A follow-up's quotes
+    answer its standalone query or the words typed; quotes that only repeat the previous
+    answer, the words typed alone."""
+    query = ctx.query
+    if isinstance(query, FollowUp) and all(map(query.repeats, quotes)):
+        query = query.asked
+    answerability = ctx.entail.answerability(query, quotes)
+    if isinstance(query, FollowUp) and not answers(answerability, ctx):
+        typed = ctx.entail.answerability(query.asked, quotes)
+        answerability = max(answerability or 0.0, typed) if typed is not None else answerability
+    return answerability
 
 
 def answers(answerability: float | None, ctx: Context) -> bool:
