@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from local_servers import free_port
 
 from askdef import AskDef, Settings
 from askdef.cli import main as cli_main
@@ -31,17 +31,11 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ChromaServer:
     """One ``chroma run`` process on a fixed port and data folder; can be stopped and restarted."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.port = path, _free_port()
+        self.path, self.port = path, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from local_servers import free_port, wait_for_health
 
 from askdef import AskDef
 from askdef.index.store import IndexDir
@@ -43,12 +42,6 @@ def _askdef_folders(tmp: Path) -> list[str]:
     return sorted(p.name for p in tmp.iterdir() if "askdef" in p.name)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_server_stays_flat_over_20_index_updates_and_leaves_no_copies(
     corpus: Path, tmp_path: Path, embedder
 ) -> None:
@@ -59,7 +52,7 @@ def test_a_server_stays_flat_over_20_index_updates_and_leaves_no_copies(
     tmp.mkdir()
     writer = AskDef(corpus_dir=corpus, index_dir=index)
     writer.ingest()
-    port = _free_port()
+    port = free_port()
     folders = ["--corpus", str(corpus), "--index", str(index)]
     server = subprocess.Popen(
         [sys.executable, "-m", "askdef.cli", *folders, "serve", "--port", str(port)],
@@ -70,15 +63,7 @@ def test_a_server_stays_flat_over_20_index_updates_and_leaves_no_copies(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout and server.stdout.read()
-            assert time.monotonic() < deadline, "askdef serve did not start in 120 s"
-            try:
-                httpx.get(f"{url}/api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_for_health(server, url)
         usage = []
         for update in range(21):
             note = corpus / NOTE

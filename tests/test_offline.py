@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from local_servers import free_port
 
 from askdef import _offline
 from askdef.settings import default_cache_dir
@@ -27,12 +27,6 @@ from askdef.settings import default_cache_dir
 GUARD = Path(__file__).resolve().parent / "offline_guard"
 ASKDEF = [sys.executable, "-m", "askdef.cli"]
 QUESTION = "What is the 2024 travel budget?"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Guarded:
@@ -62,7 +56,7 @@ class Guarded:
             "ASKDEF_CACHE_DIR": str(default_cache_dir()),
             "ASKDEF_GENERATOR": "extractive",
             "ASKDEF_JUDGE": "none",
-            "ASKDEF_PORT": str(_free_port()),  # no other askdef server answers for `ask`
+            "ASKDEF_PORT": str(free_port()),  # no other askdef server answers for `ask`
         }
 
     def record(self) -> Path:
@@ -82,7 +76,7 @@ class Guarded:
 
     def serve_and_ask(self) -> tuple[dict[str, object], list[str]]:
         """Start ``askdef serve``, ask it one question over HTTP, stop it with Ctrl-C."""
-        record, port = self.record(), _free_port()
+        record, port = self.record(), free_port()
         log = (self.root / "serve.log").open("w")
         server = subprocess.Popen(
             [*ASKDEF, *self.folders, "serve", "--port", str(port)],

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ import httpx
 import openai
 import pytest
 from html_check import active_content, rendered_markdown
+from local_servers import free_port, wait_for_health
 
 from askdef import Answer, AskDef, Delta, Retrieved, Settings
 from askdef.client import Client
@@ -44,12 +44,6 @@ ARTICLE = "european-defense-industry-japan-potential.txt"
 FX_QUESTION = "Which European companies are involved in Japan's F-X fighter program?"
 HOSTILE = "<img src=http://evil/x.png> <script>alert(1)</script> [x](javascript:alert(1)) "
 AUTH = ("ada", "lovelace")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -629,15 +623,7 @@ def test_python_app_py_indexes_on_first_start_and_serves(tmp_path: Path) -> None
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout and process.stdout.read()
-            assert time.monotonic() < deadline, "app.py did not start in 120 s"
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        health = wait_for_health(process, f"http://127.0.0.1:{port}")
         assert health.json()["index"] is True
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "askdef" in page.text
