@@ -3,7 +3,7 @@
 Usage (from the project root, after ``make setup``)::
 
     .venv/bin/python benchmarks/perturbations.py [--judge trained|cascade|local] [--out F.json]
-        [--without RULE]
+        [--without RULE] [--unmarked]
 
 A scripted OpenAI-compatible HTTP server (``tests/fake_openai.py``) answers each question of
 ``tests/data/perturbations.json`` with one sentence that copies, shortens, paraphrases or
@@ -16,7 +16,10 @@ Cases are on the bundled corpus and on invented documents of other topics
 (``tests/data/other_topic``). Prints faithful kept and unfaithful shown, by kind, the support
 pairs judged (those not copied word for word) and how many of them reached the LLM, and the
 judge's seconds (the LLM's load included, on its first pair).
-``--without`` switches off one of ``benchmarks/rules.py``'s rules.
+``--without`` switches off one of ``benchmarks/rules.py``'s rules. A claim is written with the
+marker of the block holding its source sentence, or without one when retrieval left that
+sentence out of the prompt (counted); ``--unmarked`` writes every claim without a marker, as
+small models forget them, so each one is checked against the passages sharing most of its words.
 """
 
 from __future__ import annotations
@@ -76,8 +79,9 @@ class Counted:
         return 0 if isinstance(self.judge, TrainedJudge) else self.pairs
 
 
-def run(judge: str, workdir: Path) -> dict[str, object]:
-    """The suite through the pipeline with ``judge``, in a fresh index under ``workdir``."""
+def run(judge: str, workdir: Path, *, unmarked: bool = False) -> dict[str, object]:
+    """The suite through the pipeline with ``judge``, in a fresh index under ``workdir``;
+    ``unmarked``: every claim written without its marker."""
     from askdef import AskDef, Settings
     from askdef.answer.generation import make_judge
 
@@ -95,18 +99,22 @@ def run(judge: str, workdir: Path) -> dict[str, object]:
             model="fake",
             fallback=False,
         )
-        judge = Counted(make_judge(settings, "openai", choice=judge, llm="local"))
-        bot = AskDef(settings=settings, judge=judge)
+        counted = Counted(make_judge(settings, "openai", choice=judge, llm="local"))
+        bot = AskDef(settings=settings, judge=counted)
         bot.ingest()
         shown: Counter[str] = Counter()
         total: Counter[str] = Counter()
         wrong, silent, seconds, judging = [], [], [], []
+        written_unmarked = 0
         for question, source, kind, claim in cases():
-            server.script = [("say", claim, source)]
+            server.script = [("text", claim)] if unmarked else [("say", claim, source)]
             started = time.perf_counter()
             answer = bot.ask(question)
             seconds.append(time.perf_counter() - started)
             judging.append(answer.timings.judge)
+            written_unmarked += (
+                unmarked or source not in server.requests[-1]["messages"][-1]["content"]
+            )
             cited = not answer.refused and claim.removesuffix(".") in answer.text
             total[kind] += 1
             shown[kind] += cited
@@ -118,15 +126,16 @@ def run(judge: str, workdir: Path) -> dict[str, object]:
     unfaithful = sum(total.values()) - faithful
     return {
         "commit": commit(),
-        "judge": judge.name,
+        "judge": counted.name,
         "faithful_kept": sum(shown[k] for k in FAITHFUL) / faithful,
         "unfaithful_shown": (sum(shown.values()) - sum(shown[k] for k in FAITHFUL)) / unfaithful,
         "by_kind": {k: f"{shown[k]}/{total[k]}" for k in sorted(total)},
         "wrong": wrong,
         "silently_removed": silent,
         "seconds_p50": sorted(seconds)[len(seconds) // 2],
-        "judged_pairs": judge.pairs,
-        "pairs_to_llm": judge.to_llm(),
+        "written_unmarked": written_unmarked,
+        "judged_pairs": counted.pairs,
+        "pairs_to_llm": counted.to_llm(),
         "judge_seconds": round(sum(judging), 1),
         "judge_seconds_p50": sorted(judging)[len(judging) // 2],
     }
@@ -137,13 +146,15 @@ def main() -> None:
     parser.add_argument("--judge", default="trained", choices=["trained", "cascade", "local"])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--without", choices=sorted(RULES), default=None)
+    parser.add_argument("--unmarked", action="store_true")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="askdef-perturbations-") as tmp,
         without(args.without),
     ):
-        result = run(args.judge, Path(tmp))
+        result = run(args.judge, Path(tmp), unmarked=args.unmarked)
     result["without"] = args.without
+    result["unmarked"] = args.unmarked
     if args.out:
         args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(result, indent=1))
