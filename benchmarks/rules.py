@@ -226,17 +226,9 @@ RULES: dict[str, tuple[str, Patch]] = {
         _qt("_best_placed", lambda qt: lambda question, quote, found: found),
     ),
     # the verifier (the perturbation suite and LLM answers: an extractive answer is a copy)
-    "overlap": (
-        "a span is judged however few of the sentence's words it holds (OVERLAP 0)",
-        _set("askdef.answer.citations", OVERLAP=0.0),
-    ),
     "unsourced_overlap": (
         "a sentence without markers is judged against spans however few words they share",
         _set("askdef.answer.citations", UNSOURCED_OVERLAP=0.0),
-    ),
-    "judged_passages": (
-        "a sentence without markers is judged against every retrieved passage",
-        _set("askdef.answer.citations", JUDGED_PASSAGES=1_000),
     ),
 }
 

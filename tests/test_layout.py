@@ -17,8 +17,8 @@ RANKS: list[set[str]] = [
     {"askdef.eval"},
     {"askdef.answer", "askdef.ingest"},
     {"askdef.index"},
-    {"askdef.settings", "askdef.types", "askdef.errors", "askdef.text", "askdef.safe_output"},
-    {"askdef._version", "askdef._offline"},
+    {"askdef.settings", "askdef.types", "askdef.text", "askdef.safe_output"},
+    {"askdef.errors", "askdef._version", "askdef._offline"},  # errors: every layer raises them
 ]
 
 

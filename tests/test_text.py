@@ -1,5 +1,13 @@
 """askdef's one language layer: the sentences and words every stage sees."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import nltk.data
+import pytest
+
+from askdef import text
+from askdef.errors import ModelError
 from askdef.index.sparse import bm25_search, index_bm25
 from askdef.ingest.chunking import make_splitter
 from askdef.text import content_words, sentence_pieces, sentence_spans
@@ -23,6 +31,24 @@ def test_sentences_end_where_a_reader_ends_them() -> None:
         "Wow!",
         "[1] Next.",
     ]  # a Markdown image's "![" ends no sentence
+
+
+@pytest.fixture
+def no_punkt_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """nltk's search path and llama-index's packaged data folder, both empty."""
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    monkeypatch.setattr(text, "_nltk_cache", lambda: tmp_path / "nltk_cache")
+    text._punkt.cache_clear()
+    yield
+    text._punkt.cache_clear()  # the next test loads the real data
+
+
+def test_missing_sentence_data_says_how_to_reinstall_it(no_punkt_data: None) -> None:
+    with pytest.raises(ModelError) as raised:
+        list(sentence_spans("One sentence. Another one."))
+    message = str(raised.value)
+    assert "llama-index-core" in message and "reinstall" in message
+    assert "\n" not in message  # one line, not nltk's page on downloading data
 
 
 def test_a_long_paragraph_is_chunked_at_the_verifiers_sentence_ends() -> None:

@@ -92,6 +92,12 @@ def test_auto_is_the_trained_judge_for_extractive_answers_and_a_cascade_for_an_l
     cascade = make_judge(settings, "local")
     assert isinstance(cascade, CascadeJudge) and cascade.name.endswith("local LLM")
     assert make_judge(settings, "local", choice="none") is None
+    # an openai answer's band goes to its endpoint, unless another LLM is named (a benchmark
+    # whose writer is scripted names the real one)
+    own = make_judge(settings, "openai")
+    assert isinstance(own, CascadeJudge) and own.name.endswith("openai LLM")
+    named = make_judge(settings, "openai", llm="local")
+    assert isinstance(named, CascadeJudge) and named.name.endswith("local LLM")
 
 
 def test_a_cascade_asks_the_llm_only_inside_the_band(judge: TrainedJudge) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from askdef.errors import ModelError
+
 if TYPE_CHECKING:
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
@@ -68,23 +70,35 @@ STOPWORDS = frozenset(
 )
 
 
+def _nltk_cache() -> Path:
+    """The nltk data llama-index packages in its own wheel, for its ``SentenceSplitter``."""
+    spec = importlib.util.find_spec("llama_index.core")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache"
+
+
 @functools.cache
 def _punkt() -> PunktSentenceTokenizer:
     """nltk's Punkt sentence tokenizer with its trained English model: the data llama-index
-    packages in its own wheel (``llama_index/core/_static/nltk_cache``) for its
-    ``SentenceSplitter``, so nothing is downloaded. (llama-index itself builds an untrained
-    ``PunktSentenceTokenizer()``, which ends a sentence at "U.S." and "Mr.".)"""
+    packages in its own wheel (``_nltk_cache``), so nothing is downloaded. (llama-index itself
+    builds an untrained ``PunktSentenceTokenizer()``, which ends a sentence at "U.S." and
+    "Mr.".) ``ModelError`` when that data is missing."""
     import nltk.data
     from nltk.tokenize.punkt import PunktSentenceTokenizer, load_punkt_params
 
-    spec = importlib.util.find_spec("llama_index.core")
-    assert spec is not None and spec.submodule_search_locations
-    cache = str(Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache")
+    cache = str(_nltk_cache())
     # nltk reads only under its search path (llama-index adds the same folder to it); ``find``
     # never downloads
     if cache not in nltk.data.path:
         nltk.data.path.append(cache)
-    params = load_punkt_params(nltk.data.find("tokenizers/punkt_tab/english/"))
+    try:
+        params = load_punkt_params(nltk.data.find("tokenizers/punkt_tab/english/"))
+    except (LookupError, OSError) as exc:  # nltk's own message is a page on downloading it
+        raise ModelError(
+            "The sentence splitter's data (nltk's English Punkt model, packaged in "
+            f"llama-index-core's wheel under {cache}) is missing: reinstall it with "
+            "`pip install --force-reinstall --no-deps llama-index-core`."
+        ) from exc
     params.abbrev_types.update(_ABBREVIATIONS)
     return PunktSentenceTokenizer(params)
 

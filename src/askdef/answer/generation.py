@@ -172,13 +172,17 @@ def make_generator(settings: Settings, scorer: Scorer) -> Generator:
     return ExtractiveGenerator(scorer, passages=settings.context_passages)
 
 
-def make_judge(settings: Settings, generator: str, *, choice: str | None = None) -> Judge | None:
+def make_judge(
+    settings: Settings, generator: str, *, choice: str | None = None, llm: str | None = None
+) -> Judge | None:
     """The judge ``choice`` (default ``settings.judge``) names for ``generator``'s answers:
     ``trained`` is askdef's own model (``askdef.answer.trained_judge``), ``cascade`` that model
     with the sentences it cannot decide sent to an LLM (``CascadeJudge``), ``local`` and
     ``openai`` an LLM asked yes/no (``ChatJudge``), ``none`` none. ``auto``: the cascade for an
     LLM generator (its LLM is loaded anyway), the trained model alone for the extractive one
-    (whose sentences are copies). A model loads on its first call."""
+    (whose sentences are copies). ``llm`` is the cascade's LLM (``llm_judge``'s choice; default:
+    the openai generator's own endpoint, else ``auto``): a benchmark whose writer is scripted
+    names the real one. A model loads on its first call."""
     choice = choice or settings.judge
     if choice == "auto":
         choice = "trained" if generator == "extractive" else "cascade"
@@ -190,8 +194,8 @@ def make_judge(settings: Settings, generator: str, *, choice: str | None = None)
         from askdef.answer.trained_judge import CascadeJudge
 
         trained = _trained_judge()
-        llm = llm_judge(settings, "openai" if generator == "openai" else "auto")
-        return CascadeJudge(trained, llm, trained.band) if llm else trained
+        second = llm_judge(settings, llm or ("openai" if generator == "openai" else "auto"))
+        return CascadeJudge(trained, second, trained.band) if second else trained
     return llm_judge(settings, choice)
 
 
