@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from statements import statement
-
 from askdef.text import sentence_spans
 
 Pair = dict[str, Any]
@@ -308,45 +306,6 @@ def document_pairs(
                     yield _pair(premise, other, 0, "entail", f"{source}-unrelated", group)
 
 
-def _shape(answer: str) -> str:
-    if any(c.isdigit() for c in answer):
-        return "number"
-    return "name" if answer[:1].isupper() else "phrase"
-
-
-def statement_pairs(rows: list[dict[str, Any]], source: str, rng: random.Random) -> Iterator[Pair]:
-    """Answerable questions turned into statements (``statements.statement``) against the
-    sentence holding the answer, or it and a neighbour: entailed (1); the same statement with
-    another answer of the article of the same shape (a number, a name, a phrase): not (0)."""
-    by_shape: dict[tuple[str, str], list[str]] = {}
-    for row in rows:
-        for a in row["answers"][:1]:
-            by_shape.setdefault((row["article"], _shape(a)), []).append(a)
-    for row in rows:
-        if not row["answerable"]:
-            continue
-        answer = row["answers"][0]
-        claim = statement(row["question"], answer)
-        sents = sentences(row["context"])
-        holding = [s for s in sents if answer in s]
-        if claim is None or not holding:
-            continue
-        premise = holding[0]
-        if rng.random() < 0.3 and len(sents) > 1:
-            i = sents.index(premise)
-            premise = " ".join(sents[max(0, i - 1) : i + 1] if i else sents[:2])
-        group = row["article"]
-        yield _pair(premise, claim, 1, "entail", f"{source}-statement", group)
-        pool = [
-            a
-            for a in by_shape[(group, _shape(answer))]
-            if a not in answer and answer not in a and a not in row["question"]
-        ]
-        if pool:
-            wrong = claim.replace(answer, rng.choice(pool), 1)
-            yield _pair(premise, wrong, 0, "entail", f"{source}-statement_wrong", group)
-
-
 # --- public NLI sets ------------------------------------------------------------------------------
 
 
@@ -395,12 +354,10 @@ def build(data: Path, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
         out.extend(answer_pairs(rows, rng))
         out.extend(near_miss_pairs(rows, rng))
         out.extend(document_pairs(paragraphs_by_article(rows), "squad-doc", rng))
-        out.extend(statement_pairs(rows, "squad-doc", rng))
     # SQuAD 1.1-only articles: answerable questions lend positives; their sentences, claims.
     one = [r for r in squad1 if rng.random() < 0.3]
     train.extend(p for p in answer_pairs(one, rng) if p["label"] == 1)
     train.extend(document_pairs(paragraphs_by_article(squad1), "squad1-doc", rng))
-    train.extend(statement_pairs(squad1, "squad1-doc", rng))
     train.extend(nli_pairs(data / "med" / "med.jsonl", "med", None, rng))
     train.extend(nli_pairs(data / "factcg-doc" / "cg2c_doc.jsonl", "factcg", None, rng))
     for task in CURRICULUM:
