@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser run test lint judge
+.PHONY: setup browser run test lint judge judge-band
 
 setup: $(VENV)/.installed
 
@@ -47,8 +47,9 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
-# Retrain askdef's judge from ../shared/judge-data (about 55 minutes on 2 cores) into
-# src/askdef/answer/judge_model/; see training/README.md and the model card there.
+# Retrain askdef's judge from ../shared/judge-data (about 70 minutes on 2 cores) into
+# src/askdef/answer/judge_model/, then choose its cascade band with the packaged LLM
+# (judge-band, ~12 minutes); see training/README.md and the model card there.
 JUDGE_DATA ?= ../shared/judge-data
 JUDGE_BUILD ?= build/judge
 judge: setup
@@ -56,3 +57,10 @@ judge: setup
 	$(PY) training/tune_judge.py $(JUDGE_BUILD) --version 2
 	cp $(JUDGE_BUILD)/model.onnx $(JUDGE_BUILD)/tokenizer.json $(JUDGE_BUILD)/judge.json \
 		$(JUDGE_BUILD)/training.json src/askdef/answer/judge_model/
+	$(MAKE) judge-band
+
+judge-band: setup
+	$(PY) benchmarks/judges.py --llm-sample 0 --out $(JUDGE_BUILD)/judges
+	$(PY) benchmarks/perturbations.py --judge local --out $(JUDGE_BUILD)/perturbations-local.json
+	$(PY) training/choose_band.py --trained $(JUDGE_BUILD)/judges/judges.json \
+		--llm $(JUDGE_BUILD)/perturbations-local.json --write

@@ -9,9 +9,8 @@ Usage::
   hold an answer (tuning articles) are scored below it.
 - ``entailed``: the lowest threshold at which at most ``FALSE_ACCEPTS`` of the claims made
   unfaithful from tuning-article sentences (negation, swapped names, added causes...) pass.
-- ``band``: the support scores a cascade leaves to an LLM: from the score below which at most
-  ``CASCADE_MISSES`` of the faithful claims fall, to the score above which at most that share
-  of the unfaithful ones lie.
+- ``band`` (the support scores a cascade leaves to an LLM) is written as [0, 1], every pair to
+  the LLM, until ``training/choose_band.py`` chooses it with the LLM (``make judge-band``).
 
 The tuning pairs come from SQuAD articles never trained on (``judge_data.TUNE_ARTICLES``).
 """
@@ -32,7 +31,6 @@ from askdef.answer.trained_judge import TrainedJudge
 
 FALSE_REFUSALS = 0.05
 FALSE_ACCEPTS = 0.02
-CASCADE_MISSES = 0.01
 
 
 def _highest_keeping(scores: list[float], share: float) -> float:
@@ -84,16 +82,6 @@ def main() -> None:
     ]
     card["answered"] = round(_highest_keeping(answering, FALSE_REFUSALS), 4)
     card["entailed"] = round(_lowest_rejecting(unfaithful, FALSE_ACCEPTS), 4)
-    faithful = [
-        s
-        for p, s in zip(pairs, scores, strict=True)
-        if p["task"] == "entail" and p["source"].startswith("squad-doc") and p["label"]
-    ]
-    low = min(_highest_keeping(faithful, CASCADE_MISSES), card["entailed"])
-    high = max(_lowest_rejecting(unfaithful, CASCADE_MISSES), card["entailed"])
-    card["band"] = [round(low, 4), round(high, 4)]
-    within = sum(low <= s <= high for s in faithful + unfaithful) / len(faithful + unfaithful)
-    print(f"cascade band {card['band']}: {within:.3f} of the support pairs go to the LLM")
     (args.folder / "judge.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(f"{len(pairs)} tuning pairs in {seconds:.1f} s; largest drift from torch {drift:.4f}")
     print(json.dumps(card))
