@@ -39,11 +39,14 @@ RERANKED = 5
 
 
 def _right(sentence: str, row: dict[str, Any]) -> bool:
-    said = " ".join(sentence.split()).lower()
-    quote = " ".join(row.get("quote", "").split()).lower()
+    """Whether ``sentence`` holds a gold answer, or the gold quote (or lies within it), as
+    ``askdef eval`` matches answers (normalised, whole words)."""
+    from askdef.eval.metrics import answer_coverage, normalize_answer
+
+    said, quote = normalize_answer(sentence), normalize_answer(row.get("quote", ""))
     if quote and (quote in said or said in quote):
         return True
-    return any(" ".join(a.split()).lower() in said for a in row.get("answers", []) if a)
+    return bool(answer_coverage(sentence, row.get("answers", [])))
 
 
 def _hits(order: list[str], row: dict[str, Any]) -> tuple[bool, bool]:
