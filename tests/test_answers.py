@@ -38,6 +38,14 @@ def test_extractive_answer_cites_the_paragraph_with_a_verbatim_quote(indexed: As
     assert original[first.start : first.end] == first.quote
 
 
+def test_a_generator_can_be_named_as_on_the_command_line(indexed: AskDef) -> None:
+    s = indexed.settings
+    bot = AskDef(s.corpus_dir, s.index_dir, generator="extractive")
+    assert bot.ask(FX_QUESTION).generator == "extractive"
+    with pytest.raises(ValueError, match="'extractive'"):
+        AskDef(s.corpus_dir, s.index_dir, generator="extractiv")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "question",
     [

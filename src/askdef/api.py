@@ -23,7 +23,7 @@ from askdef.index.embedding import Embedder, load_embedder
 from askdef.index.retrieval import Snapshot
 from askdef.index.store import open_backend
 from askdef.ingest.pipeline import ProgressFactory, ingest
-from askdef.settings import Settings
+from askdef.settings import GeneratorChoice, Settings
 from askdef.types import Answer, IngestReport, Paragraph, Passage, StreamEvent
 
 if TYPE_CHECKING:
@@ -50,10 +50,17 @@ class AskDef:
         index_dir: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        generator: Generator | None = None,
+        generator: Generator | GeneratorChoice | None = None,
         judge: Judge | None = None,
     ) -> None:
+        """``settings`` default to the environment's (``ASKDEF_*``); ``corpus_dir`` and
+        ``index_dir`` override theirs. ``generator`` is a ``Generator``, or the name of one as
+        ``--generator`` takes it (``extractive``, ``local``, ``openai``, ``auto``); ``judge``
+        replaces the one ``ASKDEF_JUDGE`` names."""
         base = settings or Settings()
+        if isinstance(generator, str):  # a name, as ``--generator`` and ASKDEF_GENERATOR take
+            base = Settings(**{**base.model_dump(), "generator": generator})
+            generator = None
         update: dict[str, Path] = {}
         if corpus_dir is not None:
             update["corpus_dir"] = Path(corpus_dir)
