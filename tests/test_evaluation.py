@@ -650,6 +650,17 @@ def test_conversations_are_scored_turn_by_turn_and_follow_ups_apart(handbook: As
     )
 
 
+def test_every_follow_up_of_the_conversation_set_has_its_standalone_form() -> None:
+    # benchmarks/follow_ups_alone.py asks each follow-up alone too, to tell what the
+    # conversation loses from what the generator cannot answer
+    conversations = Path(__file__).resolve().parents[1] / "eval" / "conversations.jsonl"
+    for line in conversations.read_text(encoding="utf-8").splitlines():
+        first, *later = json.loads(line)["turns"]
+        assert "standalone" not in first
+        for turn in later:
+            assert turn["standalone"].endswith("?"), turn["question"]
+
+
 def test_a_conversation_line_becomes_its_turns(tmp_path: Path) -> None:
     line = json.dumps(
         {
