@@ -54,7 +54,7 @@ JUDGE_DATA ?= ../shared/judge-data
 JUDGE_BUILD ?= build/judge
 judge: setup
 	$(PY) training/train_judge.py --data $(JUDGE_DATA) --out $(JUDGE_BUILD) --threads 1 --epochs 1.5
-	$(PY) training/tune_judge.py $(JUDGE_BUILD) --version 4
+	$(PY) training/tune_judge.py $(JUDGE_BUILD) --version 2
 	cp $(JUDGE_BUILD)/model.onnx $(JUDGE_BUILD)/tokenizer.json $(JUDGE_BUILD)/judge.json \
 		$(JUDGE_BUILD)/training.json src/askdef/answer/judge_model/
 	$(MAKE) judge-band

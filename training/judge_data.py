@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from statements import statement
-
 from askdef.text import sentence_spans
 
 Pair = dict[str, Any]
@@ -160,9 +158,7 @@ def answer_pairs(rows: list[dict[str, Any]], rng: random.Random) -> Iterator[Pai
 
 def near_miss_pairs(rows: list[dict[str, Any]], rng: random.Random) -> Iterator[Pair]:
     """An answerable question with one name or number changed to another of its article,
-    against the sentence that answers the original: not answered (0). Then the same question
-    turned the way SQuAD 2.0's writers made its unanswerable ones (``_turned_question``)."""
-    yield from _turned_questions(rows, rng)
+    against the sentence that answers the original: not answered (0)."""
     by_article: dict[str, set[str]] = {}
     for row in rows:
         by_article.setdefault(row["article"], set()).update(_NAME.findall(row["context"]))
@@ -186,45 +182,6 @@ def near_miss_pairs(rows: list[dict[str, Any]], rng: random.Random) -> Iterator[
             "near-miss",
             row["article"],
         )
-
-
-_DETERMINERS = frozenset("the a an its their his her this these that those".split())
-
-
-def _turned_question(question: str, rng: random.Random) -> str | None:
-    """``question`` asking the opposite or a negated thing: an antonym swapped in ("largest"
-    for "smallest") or "not" after its auxiliary ("What did Tesla not invent?")."""
-    words = question.split(" ")
-    swaps = [i for i, w in enumerate(words) if w.lower() in _ANTONYMS]
-    if swaps and rng.random() < 0.6:
-        i = rng.choice(swaps)
-        turned = _ANTONYMS[words[i].lower()]
-        words[i] = turned.capitalize() if words[i][:1].isupper() else turned
-        return " ".join(words)
-    at = next((i for i, w in enumerate(words[1:], 1) if _AUX.fullmatch(w)), None)
-    if at is None or "not" in words or "n't" in question:
-        return None
-    # "not" after the auxiliary's subject: a determiner and a word, or a run of names
-    end = at + 1
-    if end < len(words) and words[end].lower() in _DETERMINERS:
-        end += 2
-    while end < len(words) - 1 and (
-        words[end][:1].isupper() or (words[end] == "of" and words[end + 1][:1].isupper())
-    ):
-        end += 1
-    if end >= len(words) or end == at + 1:
-        return None
-    return " ".join([*words[:end], "not", *words[end:]])
-
-
-def _turned_questions(rows: list[dict[str, Any]], rng: random.Random) -> Iterator[Pair]:
-    for row in rows:
-        if not row["answerable"] or rng.random() > 0.25:
-            continue
-        holding = [s for s in sentences(row["context"]) if any(a in s for a in row["answers"])]
-        turned = _turned_question(row["question"], rng)
-        if holding and turned:
-            yield _pair(holding[0], turned, 0, "answer", "near-miss-turned", row["article"])
 
 
 # --- entailment made from documents -----------------------------------------------------------
@@ -349,45 +306,6 @@ def document_pairs(
                     yield _pair(premise, other, 0, "entail", f"{source}-unrelated", group)
 
 
-def _shape(answer: str) -> str:
-    if any(c.isdigit() for c in answer):
-        return "number"
-    return "name" if answer[:1].isupper() else "phrase"
-
-
-def statement_pairs(rows: list[dict[str, Any]], source: str, rng: random.Random) -> Iterator[Pair]:
-    """Answerable questions turned into statements (``statements.statement``) against the
-    sentence holding the answer, or it and a neighbour: entailed (1); the same statement with
-    another answer of the article of the same shape (a number, a name, a phrase): not (0)."""
-    by_shape: dict[tuple[str, str], list[str]] = {}
-    for row in rows:
-        for a in row["answers"][:1]:
-            by_shape.setdefault((row["article"], _shape(a)), []).append(a)
-    for row in rows:
-        if not row["answerable"]:
-            continue
-        answer = row["answers"][0]
-        claim = statement(row["question"], answer)
-        sents = sentences(row["context"])
-        holding = [s for s in sents if answer in s]
-        if claim is None or not holding:
-            continue
-        premise = holding[0]
-        if rng.random() < 0.3 and len(sents) > 1:
-            i = sents.index(premise)
-            premise = " ".join(sents[max(0, i - 1) : i + 1] if i else sents[:2])
-        group = row["article"]
-        yield _pair(premise, claim, 1, "entail", f"{source}-statement", group)
-        pool = [
-            a
-            for a in by_shape[(group, _shape(answer))]
-            if a not in answer and answer not in a and a not in row["question"]
-        ]
-        if pool:
-            wrong = claim.replace(answer, rng.choice(pool), 1)
-            yield _pair(premise, wrong, 0, "entail", f"{source}-statement_wrong", group)
-
-
 # --- public NLI sets ------------------------------------------------------------------------------
 
 
@@ -436,13 +354,10 @@ def build(data: Path, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
         out.extend(answer_pairs(rows, rng))
         out.extend(near_miss_pairs(rows, rng))
         out.extend(document_pairs(paragraphs_by_article(rows), "squad-doc", rng))
-        out.extend(statement_pairs(rows, "squad-doc", rng))
     # SQuAD 1.1-only articles: answerable questions lend positives; their sentences, claims.
     one = [r for r in squad1 if rng.random() < 0.3]
     train.extend(p for p in answer_pairs(one, rng) if p["label"] == 1)
-    train.extend(near_miss_pairs(squad1, rng))
     train.extend(document_pairs(paragraphs_by_article(squad1), "squad1-doc", rng))
-    train.extend(statement_pairs(squad1, "squad1-doc", rng))
     train.extend(nli_pairs(data / "med" / "med.jsonl", "med", None, rng))
     train.extend(nli_pairs(data / "factcg-doc" / "cg2c_doc.jsonl", "factcg", None, rng))
     for task in CURRICULUM:
