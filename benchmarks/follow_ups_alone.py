@@ -21,13 +21,13 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measured import commit
 
-SHOWN = ("answer_coverage", "citation_recall", "hit@5", "refusal_accuracy", "false_refusal_rate")
+K = 5  # passages read for hit@k, as ``askdef eval`` counts by default
+SHOWN = ("answer_coverage", "citation_recall", f"hit@{K}", "refusal_accuracy", "false_refusal_rate")
 
 
 def standalone_set(conversations: Path, out: Path) -> int:
@@ -51,22 +51,6 @@ def standalone_set(conversations: Path, out: Path) -> int:
     return len(rows)
 
 
-def _figures(rows: list[Any]) -> dict[str, float | None]:
-    answerable = [r for r in rows if r.answerable]
-    unanswerable = [r for r in rows if not r.answerable]
-
-    def mean(values: list[float]) -> float | None:
-        return round(sum(values) / len(values), 3) if values else None
-
-    return {
-        "answer_coverage": mean([r.coverage or 0.0 for r in answerable]),
-        "citation_recall": mean([r.citation_recall or 0.0 for r in answerable]),
-        "hit@5": mean([float(bool(r.hit)) for r in answerable]),
-        "refusal_accuracy": mean([float(r.refused) for r in unanswerable]),
-        "false_refusal_rate": mean([float(r.refused) for r in answerable]),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -85,20 +69,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         alone_path = Path(tmp) / "alone.jsonl"
         standalone_set(args.conversations, alone_path)
-        in_conversation = bot.evaluate(args.conversations, progress=False, grader="none")
-        alone = bot.evaluate(alone_path, progress=False, grader="none")
+        in_conversation = bot.evaluate(args.conversations, progress=False, k=K, grader="none")
+        alone = bot.evaluate(alone_path, progress=False, k=K, grader="none")
+    from askdef.eval.evaluation import aggregate
+
     followed = {r.id: r for r in in_conversation.rows if r.follow_up}
     asked_alone = {r.id.removesuffix("/1"): r for r in alone.rows}
     asked_alone = {i: r for i, r in asked_alone.items() if i in followed}
     paired = sorted(asked_alone)
     both = {
-        "in the conversation": _figures([followed[i] for i in paired]),
-        "asked alone": _figures([asked_alone[i] for i in paired]),
+        "in the conversation": aggregate([followed[i] for i in paired], k=K),
+        "asked alone": aggregate([asked_alone[i] for i in paired], k=K),
     }
     print(f"{len(paired)} follow-ups, {args.generator} generator, at {commit()}\n")
     print("| | " + " | ".join(SHOWN) + " |\n|---|" + "---:|" * len(SHOWN))
     for name, figures in both.items():
-        cells = ("-" if figures[m] is None else f"{figures[m]:.3f}" for m in SHOWN)
+        cells = (f"{figures[m]:.3f}" if m in figures else "-" for m in SHOWN)
         print(f"| {name} | " + " | ".join(cells) + " |")
     differ = [i for i in paired if followed[i].passed != asked_alone[i].passed]
     print(f"\nPassed in one and not the other ({len(differ)}):")
@@ -111,7 +97,7 @@ def main() -> int:
         report = {
             "commit": commit(),
             "generator": args.generator,
-            "figures": both,
+            "figures": {name: {m: figures.get(m) for m in SHOWN} for name, figures in both.items()},
             "rows": {
                 i: {"in_conversation": followed[i].passed, "alone": asked_alone[i].passed}
                 for i in paired
